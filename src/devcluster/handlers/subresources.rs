@@ -1,0 +1,294 @@
+//! Subresources: status, scale (built-in workloads and CRDs with a scale subresource), pods/resize,
+//! pods/eviction (honouring PodDisruptionBudgets), serviceaccounts/token, namespaces/finalize.
+
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::super::ops::{DeleteOptions, PatchKind, WriteOptions, target};
+use super::super::patch;
+use super::super::registry::ResourceType;
+use super::super::selector::LabelSelector;
+use super::super::status::{ApiError, ApiResult, success_status};
+use super::super::{Cluster, meta};
+use super::write::{patch_sub, update_sub, write_options};
+use super::{Call, body_bytes, decode_object, header_str, json, reviews};
+
+pub async fn handle(call: Call, rt: Arc<ResourceType>) -> ApiResult<Response> {
+    let sub = call.info.subresource.clone();
+    if !rt.has_subresource(&sub) {
+        return Err(ApiError::path_not_found());
+    }
+    let verb = call.info.verb.clone();
+    match (sub.as_str(), verb.as_str()) {
+        ("status" | "resize", "get") => super::read::get(&call, &rt),
+        ("status", "update") => update_sub(call, rt, Some("status")).await,
+        ("status", "patch") => patch_sub(call, rt, Some("status")).await,
+        ("resize", "update" | "patch") => resize(call, rt).await,
+        ("scale", "get") => {
+            let obj = call.cluster.op_get(&rt, &call.info.namespace, &call.info.name)?;
+            Ok(json(StatusCode::OK, &to_scale(&rt, &obj), &[]))
+        }
+        ("scale", "update" | "patch") => scale(call, rt).await,
+        ("eviction", "create") => evict(call, rt).await,
+        ("token", "create") => reviews::token_request(call).await,
+        ("finalize", "update") => update_sub(call, rt, None).await,
+        _ => Err(ApiError::method_not_supported(target(&rt, &call.info.name), &verb)),
+    }
+}
+
+struct ReplicaPaths {
+    spec: Vec<String>,
+    status: Vec<String>,
+    selector: Option<Vec<String>>,
+}
+
+fn split(path: &str) -> Vec<String> {
+    path.trim_start_matches('.').split('.').map(str::to_string).collect()
+}
+
+fn replica_paths(rt: &ResourceType) -> ReplicaPaths {
+    match rt.custom.as_ref().and_then(|c| c.scale.clone()) {
+        Some(p) => ReplicaPaths {
+            spec: split(&p.spec_replicas),
+            status: split(&p.status_replicas),
+            selector: p.label_selector.as_deref().map(split),
+        },
+        None => ReplicaPaths { spec: split("spec.replicas"), status: split("status.replicas"), selector: None },
+    }
+}
+
+fn at<'a>(v: &'a Value, path: &[String]) -> &'a Value {
+    path.iter().fold(v, |v, p| &v[p.as_str()])
+}
+
+/// The autoscaling/v1 Scale view of an object.
+fn to_scale(rt: &ResourceType, obj: &Value) -> Value {
+    let paths = replica_paths(rt);
+    let selector = match &paths.selector {
+        Some(p) => at(obj, p).as_str().unwrap_or_default().to_string(),
+        None => selector_string(&obj["spec"]["selector"]),
+    };
+    let m = &obj["metadata"];
+    json!({
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {"name": m["name"], "namespace": m["namespace"], "uid": m["uid"], "resourceVersion": m["resourceVersion"], "creationTimestamp": m["creationTimestamp"]},
+        "spec": {"replicas": at(obj, &paths.spec).as_i64().unwrap_or(0)},
+        "status": {"replicas": at(obj, &paths.status).as_i64().unwrap_or(0), "selector": selector},
+    })
+}
+
+/// metav1.LabelSelector → its string form (`app=web,tier in (a,b)`).
+fn selector_string(sel: &Value) -> String {
+    let mut parts: Vec<String> = sel["matchLabels"]
+        .as_object()
+        .map(|m| m.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default())).collect())
+        .unwrap_or_default();
+    for e in sel["matchExpressions"].as_array().into_iter().flatten() {
+        let key = e["key"].as_str().unwrap_or_default();
+        let values: Vec<&str> = e["values"].as_array().into_iter().flatten().filter_map(|v| v.as_str()).collect();
+        parts.push(match e["operator"].as_str().unwrap_or_default() {
+            "In" => format!("{key} in ({})", values.join(",")),
+            "NotIn" => format!("{key} notin ({})", values.join(",")),
+            "Exists" => key.to_string(),
+            _ => format!("!{key}"),
+        });
+    }
+    parts.sort();
+    parts.join(",")
+}
+
+async fn scale(call: Call, rt: Arc<ResourceType>) -> ApiResult<Response> {
+    let opts = write_options(&call, None)?;
+    let is_patch = call.info.verb == "patch";
+    let ct = header_str(&call.headers, "content-type");
+    let (call, bytes) = body_bytes(call).await?;
+    let (ns, name) = (call.info.namespace.clone(), call.info.name.clone());
+    let current = call.cluster.op_get(&rt, &ns, &name)?;
+    let current_scale = to_scale(&rt, &current);
+    let new_scale = if is_patch {
+        let kind = PatchKind::from_content_type(&ct).ok_or_else(|| ApiError::unsupported_media_type(&ct))?;
+        patched_scale(kind, &current_scale, &bytes)?
+    } else {
+        decode_object(&call.headers, &bytes)?
+    };
+    if let Some(rv) = new_scale["metadata"]["resourceVersion"].as_str().filter(|s| !s.is_empty())
+        && Some(rv) != current["metadata"]["resourceVersion"].as_str()
+    {
+        return Err(ApiError::stale(target(&rt, &name)));
+    }
+    let replicas = new_scale["spec"]["replicas"].as_i64().ok_or_else(|| {
+        ApiError::invalid(
+            "Scale",
+            "autoscaling",
+            &name,
+            vec![meta::cause("FieldValueRequired", "spec.replicas", "Required value")],
+        )
+    })?;
+    if replicas < 0 {
+        let msg = format!("Invalid value: {replicas}: must be greater than or equal to 0");
+        return Err(ApiError::invalid(
+            "Scale",
+            "autoscaling",
+            &name,
+            vec![meta::cause("FieldValueInvalid", "spec.replicas", &msg)],
+        ));
+    }
+    let mut next = current.clone();
+    set_path(&mut next, &replica_paths(&rt).spec, json!(replicas));
+    let out = call.cluster.op_update(&rt, &ns, &name, next, &WriteOptions { subresource: None, ..opts })?;
+    Ok(json(StatusCode::OK, &to_scale(&rt, &out.object), &out.warnings))
+}
+
+fn patched_scale(kind: PatchKind, current: &Value, body: &[u8]) -> ApiResult<Value> {
+    let doc: Value = match kind {
+        PatchKind::Apply => serde_saphyr::from_slice(body).map_err(|e| ApiError::bad_request(e.to_string()))?,
+        _ => serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?,
+    };
+    let mut next = current.clone();
+    match kind {
+        PatchKind::Json => {
+            patch::json_patch(&mut next, &doc).map_err(|e| ApiError::new(422, "Invalid", e.to_string()))?
+        }
+        _ => patch::merge_patch(&mut next, &doc),
+    }
+    Ok(next)
+}
+
+fn set_path(v: &mut Value, path: &[String], value: Value) {
+    let mut cur = v;
+    for p in path {
+        cur = &mut cur[p.as_str()];
+    }
+    *cur = value;
+}
+
+/// pods/resize: only container resources change; everything else comes from the stored pod.
+async fn resize(call: Call, rt: Arc<ResourceType>) -> ApiResult<Response> {
+    let is_patch = call.info.verb == "patch";
+    let ct = header_str(&call.headers, "content-type");
+    let opts = write_options(&call, None)?;
+    let (call, bytes) = body_bytes(call).await?;
+    let (ns, name) = (call.info.namespace.clone(), call.info.name.clone());
+    let current = call.cluster.op_get(&rt, &ns, &name)?;
+    let wanted = if is_patch {
+        let kind = PatchKind::from_content_type(&ct).ok_or_else(|| ApiError::unsupported_media_type(&ct))?;
+        let doc: Value =
+            serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+        match kind {
+            PatchKind::Strategic => {
+                patch::strategic_merge_patch("Pod", &current, &doc).map_err(|e| ApiError::bad_request(e.to_string()))?
+            }
+            PatchKind::Json => {
+                let mut n = current.clone();
+                patch::json_patch(&mut n, &doc).map_err(|e| ApiError::new(422, "Invalid", e.to_string()))?;
+                n
+            }
+            _ => {
+                let mut n = current.clone();
+                patch::merge_patch(&mut n, &doc);
+                n
+            }
+        }
+    } else {
+        decode_object(&call.headers, &bytes)?
+    };
+    let mut next = current.clone();
+    let wanted_containers = wanted["spec"]["containers"].as_array().cloned().unwrap_or_default();
+    for c in next["spec"]["containers"].as_array_mut().into_iter().flatten() {
+        if let Some(w) = wanted_containers.iter().find(|w| w["name"] == c["name"]) {
+            c["resources"] = w["resources"].clone();
+        }
+    }
+    let out = call.cluster.op_update(&rt, &ns, &name, next, &opts)?;
+    Ok(json(StatusCode::OK, &out.object, &out.warnings))
+}
+
+async fn evict(call: Call, rt: Arc<ResourceType>) -> ApiResult<Response> {
+    let (call, bytes) = body_bytes(call).await?;
+    let body: Value = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_request(e.to_string()))?
+    };
+    let (ns, name) = (call.info.namespace.clone(), call.info.name.clone());
+    let pod = call.cluster.op_get(&rt, &ns, &name)?;
+    if let Some(err) = disruption_blocked(&call.cluster, &ns, &pod) {
+        return Err(err);
+    }
+    let opts = DeleteOptions::parse(Some(&body["deleteOptions"]).filter(|v| !v.is_null()), None, false)?;
+    call.cluster.op_delete(&rt, &ns, &name, &opts)?;
+    let uid = pod["metadata"]["uid"].as_str().unwrap_or_default();
+    Ok(json(StatusCode::CREATED, &success_status(target(&rt, &name), uid), &[]))
+}
+
+/// 429 when evicting this pod would take a PodDisruptionBudget below minAvailable.
+fn disruption_blocked(c: &Cluster, ns: &str, pod: &Value) -> Option<ApiError> {
+    let pdb_rt = c.registry.lookup("policy", "v1", "poddisruptionbudgets")?;
+    let pods_rt = c.registry.lookup("", "v1", "pods")?;
+    let (_, pdbs) = c.store.snapshot(&pdb_rt.table);
+    let (_, pods) = c.store.snapshot(&pods_rt.table);
+    for pdb in pdbs.values().filter(|p| p.key.namespace == ns).map(|p| p.value()) {
+        let sel = LabelSelector::from_json(&pdb["spec"]["selector"]).ok()?;
+        if !sel.matches_object(pod) {
+            continue;
+        }
+        let matching: Vec<Value> =
+            pods.values().filter(|p| p.key.namespace == ns && sel.matches(&p.labels)).map(|p| p.value()).collect();
+        let healthy = matching.iter().filter(|p| is_ready(p)).count() as i64;
+        let needed = min_available(&pdb["spec"], matching.len() as i64);
+        let healthy_after = healthy - i64::from(is_ready(pod));
+        if healthy_after < needed {
+            let pdb_name = pdb["metadata"]["name"].as_str().unwrap_or_default();
+            return Some(ApiError::too_many_requests("Cannot evict pod as it would violate the pod's disruption budget.").with_details(json!({
+                "causes": [{"reason": "DisruptionBudget", "message": format!("The disruption budget {pdb_name} needs {needed} healthy pods and has {healthy} currently")}]
+            })));
+        }
+    }
+    None
+}
+
+fn is_ready(pod: &Value) -> bool {
+    pod["status"]["conditions"]
+        .as_array()
+        .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+}
+
+/// minAvailable (int or percent, rounded up) or total - maxUnavailable.
+fn min_available(spec: &Value, total: i64) -> i64 {
+    let resolve = |v: &Value| match v {
+        Value::Number(n) => n.as_i64().unwrap_or(0),
+        Value::String(s) => {
+            s.strip_suffix('%').and_then(|p| p.parse::<i64>().ok()).map_or(0, |p| (p * total + 99) / 100)
+        }
+        _ => 0,
+    };
+    if !spec["minAvailable"].is_null() {
+        resolve(&spec["minAvailable"])
+    } else if !spec["maxUnavailable"].is_null() {
+        total - resolve(&spec["maxUnavailable"])
+    } else {
+        0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selector_strings_are_sorted_like_labels_selector_string() {
+        let s = json!({"matchLabels":{"b":"2","a":"1"},"matchExpressions":[{"key":"t","operator":"In","values":["x","y"]}]});
+        assert_eq!(selector_string(&s), "a=1,b=2,t in (x,y)");
+    }
+
+    #[test]
+    fn min_available_from_int_percent_and_max_unavailable() {
+        assert_eq!(min_available(&json!({"minAvailable": 2}), 5), 2);
+        assert_eq!(min_available(&json!({"minAvailable": "50%"}), 5), 3);
+        assert_eq!(min_available(&json!({"maxUnavailable": 1}), 5), 4);
+    }
+}

@@ -1,0 +1,6 @@
+#![forbid(unsafe_code)]
+//! autoscaling-apiserver: the Datadog Cluster Agent's autoscaling subsystem as a Kubernetes
+//! aggregated API server, plus `devcluster`, the embedded control plane it is tested against.
+
+pub mod cli;
+pub mod devcluster;

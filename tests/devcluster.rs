@@ -1,0 +1,13 @@
+//! devcluster against unmodified clients: kube-rs (this file's modules) and kubectl (kubectl.rs).
+
+mod devcluster {
+    pub mod bad_input;
+    pub mod crd;
+    pub mod crud;
+    pub mod gc;
+    pub mod kubectl;
+    pub mod patch;
+    pub mod rbac;
+    pub mod support;
+    pub mod watch;
+}

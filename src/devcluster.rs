@@ -6,6 +6,7 @@
 pub mod apply;
 pub mod builtin;
 pub mod patch;
+pub mod protobuf;
 pub mod rbac;
 pub mod schema;
 pub mod selector;

@@ -8,6 +8,7 @@ mod devcluster {
     pub mod kubectl;
     pub mod patch;
     pub mod rbac;
+    pub mod subresources;
     pub mod support;
     pub mod watch;
 }

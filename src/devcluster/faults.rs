@@ -52,11 +52,12 @@ impl Faults {
 
     /// Holds every request until `resume`.
     pub fn pause(&self) {
-        let _ = self.paused.send(true);
+        // send_replace: the value must stick even when no request is waiting yet.
+        self.paused.send_replace(true);
     }
 
     pub fn resume(&self) {
-        let _ = self.paused.send(false);
+        self.paused.send_replace(false);
     }
 
     pub(crate) fn watch_closer(&self) -> watch::Receiver<u64> {

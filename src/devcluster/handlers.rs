@@ -188,6 +188,15 @@ pub fn decode_object(headers: &HeaderMap, bytes: &[u8]) -> ApiResult<Value> {
     let parsed: Result<Value, String> = match media.as_str() {
         "" | "application/json" | "*/*" => serde_json::from_slice(bytes).map_err(|e| e.to_string()),
         "application/yaml" => serde_saphyr::from_slice(bytes).map_err(|e| e.to_string()),
+        // client-go's typed clientsets (kubectl create, auth can-i) send protobuf.
+        "application/vnd.kubernetes.protobuf" => {
+            return super::protobuf::decode(bytes).map_err(|e| match e {
+                super::protobuf::ProtobufError::UnsupportedKind { .. } => {
+                    ApiError::unsupported_media_type(&e.to_string())
+                }
+                other => ApiError::bad_request(format!("error decoding request body: {other}")),
+            });
+        }
         _ => return Err(ApiError::unsupported_media_type(&ct)),
     };
     let obj = parsed.map_err(|e| ApiError::bad_request(format!("error decoding request body: {e}")))?;

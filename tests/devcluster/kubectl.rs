@@ -134,18 +134,33 @@ async fn apply_patch_and_delete_deployments() {
     assert!(!ok && text.contains("NotFound"), "{text}");
 }
 
+const POD: &str = "apiVersion: v1
+kind: Pod
+metadata:
+  name: watched
+spec:
+  containers:
+  - name: app
+    image: app:1
+";
+
 #[tokio::test]
 async fn get_pods_watch_sees_a_change() {
     let dc = start().await;
     let k = Kubectl::new(&dc);
-    let mut watch = k.command(&["get", "configmaps", "-w", "--request-timeout=8s"]);
-    watch.stdout(std::process::Stdio::piped());
+    let mut watch = k.command(&["get", "pods", "-w", "--request-timeout=8s"]);
+    watch.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
     let child = watch.spawn().unwrap();
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    k.ok(&["create", "configmap", "watched", "--from-literal=a=b"]).await;
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), POD).unwrap();
+    k.ok(&["apply", "-f", file.path().to_str().unwrap()]).await;
+    k.ok(&["label", "pod", "watched", "changed=yes"]).await;
     let out = tokio::task::spawn_blocking(move || child.wait_with_output()).await.unwrap().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("watched"), "{text}");
+    let rows: Vec<&str> = text.lines().filter(|l| l.starts_with("watched")).collect();
+    assert!(rows.len() >= 2, "added and modified rows expected:\n{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.lines().next().unwrap_or("").contains("STATUS"), "{text}");
 }
 
 #[tokio::test]

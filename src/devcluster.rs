@@ -44,7 +44,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use parking_lot::RwLock;
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use registry::Registry;
@@ -86,13 +86,6 @@ pub struct Cluster {
     /// Bumped on every RBAC object change; the authorizer is rebuilt lazily.
     rbac_generation: AtomicU64,
     rbac_cache: RwLock<Option<(u64, Arc<rbac::RbacAuthorizer>)>>,
-    deletions: Notify,
-}
-
-impl Cluster {
-    fn notify_deleted(&self) {
-        self.deletions.notify_one();
-    }
 }
 
 /// A running control plane.
@@ -120,7 +113,6 @@ impl DevCluster {
             admin_token: format!("admin-{}", uuid::Uuid::new_v4().simple()),
             rbac_generation: AtomicU64::new(0),
             rbac_cache: RwLock::new(None),
-            deletions: Notify::new(),
             config,
         });
         bootstrap::observe(&cluster);

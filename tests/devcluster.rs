@@ -10,5 +10,6 @@ mod devcluster {
     pub mod rbac;
     pub mod subresources;
     pub mod support;
+    pub mod versions;
     pub mod watch;
 }

@@ -6,29 +6,61 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
+use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::watch;
 
 use super::Cluster;
 use super::ops::{DeleteOptions, FOREGROUND, ORPHAN, Propagation, WriteOptions, key};
 use super::registry::ResourceType;
-use super::store::{ObjectKey, OwnerLink, Stored};
+use super::store::{Change, ChangeType, ObjectKey, OwnerLink, Stored, TableKey};
 
-const SWEEP_INTERVAL: Duration = Duration::from_secs(2);
+/// Full sweeps only catch what the change stream cannot show (an owner that never existed).
+const SWEEP_INTERVAL: Duration = Duration::from_secs(30);
 
+/// Reacts to each change on the objects it concerns; a full sweep at start, periodically and
+/// when the change stream lagged.
 pub async fn run(cluster: Arc<Cluster>, mut stop: watch::Receiver<bool>) {
+    let mut changes = cluster.store.changes();
+    let mut ticker = tokio::time::interval(SWEEP_INTERVAL);
     loop {
         tokio::select! {
             _ = stop.changed() => return,
-            _ = cluster.deletions.notified() => {}
-            _ = tokio::time::sleep(SWEEP_INTERVAL) => {}
-        }
-        // Several passes so a chain (Deployment → ReplicaSet → Pod) settles in one wake-up.
-        for _ in 0..4 {
-            if sweep(&cluster) == 0 {
-                break;
-            }
+            _ = ticker.tick() => { sweep(&cluster); }
+            next = changes.recv() => match next {
+                Ok(change) => react(&cluster, &change),
+                Err(RecvError::Lagged(_)) => { sweep(&cluster); }
+                Err(RecvError::Closed) => return,
+            },
         }
     }
+}
+
+/// The objects one change may unblock: the changed object itself, the dependents of a deleted
+/// object, its owners (a foreground deletion waiting for it) and its terminating namespace.
+fn react(cluster: &Cluster, change: &Change) {
+    let obj = &change.object;
+    if change.kind != ChangeType::Deleted {
+        if let Some(rt) = cluster.registry.storage_type(&change.table) {
+            collect(cluster, &rt, obj);
+        }
+        return;
+    }
+    for (table, key) in cluster.store.dependents_of(&obj.uid) {
+        visit(cluster, &table, &key);
+    }
+    for owner in &obj.owners {
+        if let Some(ort) = cluster.registry.by_kind(&owner.api_version, &owner.kind) {
+            visit(cluster, &ort.table, &key(&ort, &obj.key.namespace, &owner.name));
+        }
+    }
+    if !obj.key.namespace.is_empty() {
+        visit(cluster, &Arc::from("/namespaces"), &ObjectKey::new("", obj.key.namespace.as_str()));
+    }
+}
+
+fn visit(cluster: &Cluster, table: &TableKey, k: &ObjectKey) {
+    let (Some(rt), Some(stored)) = (cluster.registry.storage_type(table), cluster.store.get(table, k)) else { return };
+    collect(cluster, &rt, &stored);
 }
 
 /// One pass; returns how many writes it made.

@@ -177,3 +177,25 @@ async fn auth_can_i_reflects_rbac() {
     let (_, no) = k.run(&["auth", "can-i", "delete", "pods", "--as=system:serviceaccount:default:bot"]).await;
     assert_eq!(no.trim(), "no");
 }
+
+#[tokio::test]
+async fn aggregated_view_role_and_token_requests() {
+    let dc = start().await;
+    let k = Kubectl::new(&dc);
+    k.ok(&["create", "serviceaccount", "viewer"]).await;
+    // `view` is an aggregated ClusterRole: its rules come from system:aggregate-to-view.
+    k.ok(&["create", "rolebinding", "viewer-view", "--clusterrole=view", "--serviceaccount=default:viewer"]).await;
+    let yes = k.ok(&["auth", "can-i", "list", "configmaps", "--as=system:serviceaccount:default:viewer"]).await;
+    assert_eq!(yes.trim(), "yes");
+    let (_, no) = k.run(&["auth", "can-i", "list", "secrets", "--as=system:serviceaccount:default:viewer"]).await;
+    assert_eq!(no.trim(), "no", "view never grants secrets");
+    let token = k.ok(&["create", "token", "viewer", "--duration=20m"]).await;
+    let user = tokio::task::spawn_blocking({
+        let mut c = k.command(&["get", "configmaps", "--token", token.trim(), "-o", "name"]);
+        move || c.output()
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(user.status.success(), "{}", String::from_utf8_lossy(&user.stderr));
+}

@@ -93,10 +93,7 @@ impl Cluster {
                 self.store.delete(&rt.table, &key(rt, ns, name), Some(stored.rv))
             };
             match result {
-                Ok(s) => {
-                    self.notify_deleted();
-                    return self.from_storage(rt, s.value());
-                }
+                Ok(s) => return self.from_storage(rt, s.value()),
                 Err(StoreError::Conflict { .. }) => continue,
                 Err(e) => return Err(store_error(rt, name, e)),
             }

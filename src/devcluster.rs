@@ -19,6 +19,7 @@ mod crd;
 mod discovery;
 mod faults;
 mod gc;
+mod gofmt;
 mod handlers;
 mod kubeconfig;
 mod lists;

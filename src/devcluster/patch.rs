@@ -8,7 +8,7 @@
 
 use serde_json::Value;
 
-mod gofmt;
+use super::gofmt;
 mod order;
 mod strategic;
 mod strategy;

@@ -10,7 +10,7 @@
 
 mod default;
 mod formats;
-mod gofmt;
+use super::gofmt;
 mod listtype;
 mod node;
 mod prune;

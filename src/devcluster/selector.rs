@@ -245,14 +245,7 @@ impl fmt::Display for LabelSelector {
 
 /// Go's encoding/json message for a JSON value of the wrong type.
 fn decode_error(found: &Value, field: &str, go_type: &str) -> SelectorError {
-    let found = match found {
-        Value::Null => "null",
-        Value::Bool(_) => "bool",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    };
+    let found = super::gofmt::json_type_name(found);
     let target = if field.is_empty() { "Go value".to_owned() } else { format!("Go struct field {field}") };
     SelectorError::Decode(format!("json: cannot unmarshal {found} into {target} of type {go_type}"))
 }

@@ -1,6 +1,7 @@
 //! Round-trip JSON through the k8s-openapi types, like kube-apiserver's typed
 //! decoder: unknown fields are dropped and wrongly typed fields are rejected.
 
+use super::super::gofmt::json_type_name;
 use k8s_openapi::api::{
     admissionregistration::v1 as admreg, apps::v1 as apps, authentication::v1 as authn, authorization::v1 as authz,
     autoscaling::v1 as as1, autoscaling::v2 as as2, coordination::v1 as coord, core::v1 as core, events::v1 as events,
@@ -79,17 +80,6 @@ impl Ctx<'_> {
             kind: self.kind.to_string(),
             group_version: api_version(self.group, self.version),
         }
-    }
-}
-
-fn json_type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "bool",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
     }
 }
 

@@ -131,24 +131,7 @@ pub(super) fn aggregate(messages: &[String]) -> Option<String> {
     }
 }
 
-/// Go's `%q` for a string.
-pub(super) fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
+pub(super) use super::super::gofmt::quote as go_quote;
 
 /// Go's `%#v` for a `[]string`.
 pub(super) fn go_string_slice(values: &[String]) -> String {

@@ -16,6 +16,7 @@ mod auth;
 mod bootstrap;
 mod controllers;
 mod crd;
+mod defaults;
 mod discovery;
 mod faults;
 mod gc;

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use super::super::Cluster;
 use super::super::apply::{self, ApplyRequest};
 use super::super::builtin;
+use super::super::defaults;
 use super::super::meta;
 use super::super::patch;
 use super::super::registry::ResourceType;
@@ -93,6 +94,9 @@ impl Cluster {
         let mut warnings = Vec::new();
         let mut obj = self.admit(rt, &name, obj, opts, &mut warnings)?;
         meta::stamp_new(&mut obj, rt);
+        if rt.group.is_empty() && rt.plural == "pods" {
+            defaults::admit_new_pod(&mut obj);
+        }
         meta::initial_status(rt, &mut obj);
         self.namespace_accepts_content(rt, ns)?;
         if track_update {
@@ -309,11 +313,12 @@ impl Cluster {
             }
             None => {
                 let input = obj.clone();
-                let out = builtin::normalize(&rt.group, &rt.version, &rt.kind, obj)
+                let mut out = builtin::normalize(&rt.group, &rt.version, &rt.kind, obj)
                     .map_err(|e| ApiError::bad_request(e.to_string()))?;
                 let mut dropped = Vec::new();
                 find_dropped(&input, &out, "", &mut dropped);
                 unknown_fields(opts.field_validation, &dropped, warnings)?;
+                defaults::apply(&rt.group, &rt.version, &rt.kind, &mut out);
                 Ok(out)
             }
         }

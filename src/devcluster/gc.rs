@@ -10,7 +10,7 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::watch;
 
 use super::Cluster;
-use super::ops::{DeleteOptions, FOREGROUND, ORPHAN, Propagation, WriteOptions, key};
+use super::ops::{CRD_CLEANUP, DeleteOptions, FOREGROUND, ORPHAN, Propagation, WriteOptions, key};
 use super::registry::ResourceType;
 use super::store::{Change, ChangeType, ObjectKey, OwnerLink, Stored, TableKey};
 
@@ -88,6 +88,9 @@ fn collect(cluster: &Cluster, rt: &ResourceType, stored: &Stored) -> usize {
         if rt.group.is_empty() && rt.plural == "namespaces" {
             writes += empty_namespace(cluster, rt, stored);
         }
+        if stored.finalizers.iter().any(|f| f == CRD_CLEANUP) {
+            writes += remove_custom_resources(cluster, rt, stored);
+        }
     }
     if !stored.owners.is_empty() && stored.owners.iter().all(|o| owner_gone(cluster, &stored.key.namespace, o)) {
         writes += delete(cluster, rt, &stored.key, Propagation::Background);
@@ -97,8 +100,8 @@ fn collect(cluster: &Cluster, rt: &ResourceType, stored: &Stored) -> usize {
 
 fn owner_gone(cluster: &Cluster, namespace: &str, owner: &OwnerLink) -> bool {
     let Some(ort) = cluster.registry.by_kind(&owner.api_version, &owner.kind) else {
-        // An owner of a kind nobody serves can never come back.
-        return true;
+        // Like the real collector: an owner whose kind cannot be resolved is not proof of absence.
+        return false;
     };
     match cluster.store.get(&ort.table, &key(&ort, namespace, &owner.name)) {
         Some(o) => o.uid != owner.uid || (o.deleting && o.finalizers.iter().any(|f| f == FOREGROUND)),
@@ -154,6 +157,26 @@ fn update(cluster: &Cluster, rt: &ResourceType, k: &ObjectKey, change: &mut dyn 
     change(&mut obj);
     let opts = WriteOptions { field_manager: "kube-controller-manager".into(), ..Default::default() };
     usize::from(cluster.op_update(rt, &k.namespace, &k.name, obj, &opts).is_ok())
+}
+
+/// A terminating CustomResourceDefinition: delete its objects, then release the CRD.
+fn remove_custom_resources(cluster: &Cluster, rt: &ResourceType, crd: &Stored) -> usize {
+    let value = crd.value();
+    let (group, plural) = (
+        value["spec"]["group"].as_str().unwrap_or_default(),
+        value["spec"]["names"]["plural"].as_str().unwrap_or_default(),
+    );
+    let table: TableKey = Arc::from(format!("{group}/{plural}"));
+    let (_, objects) = cluster.store.snapshot(&table);
+    let mut writes = 0;
+    if let Some(crt) = cluster.registry.storage_type(&table) {
+        writes += objects.keys().map(|k| delete(cluster, &crt, k, Propagation::Background)).sum::<usize>();
+    }
+    // Objects held by their own finalizers keep the CRD; the periodic sweep retries.
+    if cluster.store.snapshot(&table).1.is_empty() {
+        writes += remove_finalizer(cluster, rt, crd, CRD_CLEANUP);
+    }
+    writes
 }
 
 /// Deletes everything in a terminating namespace, then the namespace itself.

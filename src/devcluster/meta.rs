@@ -104,6 +104,14 @@ pub fn stamp_new(obj: &mut Value, rt: &ResourceType) {
     }
 }
 
+pub fn add_finalizer(obj: &mut Value, finalizer: &str) {
+    let mut list = obj["metadata"]["finalizers"].as_array().cloned().unwrap_or_default();
+    if !list.iter().any(|f| f == finalizer) {
+        list.push(json!(finalizer));
+        obj["metadata"]["finalizers"] = Value::Array(list);
+    }
+}
+
 /// Resources whose strategy maintains metadata.generation.
 pub fn tracks_generation(rt: &ResourceType) -> bool {
     rt.custom.is_some()

@@ -5,7 +5,7 @@
 mod delete;
 mod write;
 
-pub use delete::{DeleteOptions, FOREGROUND, ORPHAN, Propagation};
+pub use delete::{CRD_CLEANUP, DeleteOptions, FOREGROUND, ORPHAN, Propagation};
 pub use write::{FieldValidation, PatchKind, WriteOptions};
 
 use serde_json::Value;

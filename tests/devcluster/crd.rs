@@ -159,3 +159,54 @@ async fn status_subresource_splits_writes_and_v1alpha1_is_served() {
     assert_eq!(dpa["shortNames"], json!(["dpa"]));
     assert!(disc["resources"].as_array().unwrap().iter().any(|r| r["name"] == "datadogpodautoscalers/status"));
 }
+
+#[tokio::test]
+async fn deleting_a_crd_deletes_its_objects_first() {
+    let dc = start().await;
+    install_crds(&dc).await;
+    let (code, _) = create(&dc, &dpa("doomed")).await;
+    assert_eq!(code, 201);
+    let (code, crd) =
+        get(&dc, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/datadogpodautoscalers.datadoghq.com").await;
+    assert_eq!(code, 200);
+    assert_eq!(crd["metadata"]["finalizers"], json!(["customresourcecleanup.apiextensions.k8s.io"]));
+    let (code, _) = raw(
+        &dc,
+        reqwest::Method::DELETE,
+        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/datadogpodautoscalers.datadoghq.com",
+        "application/json",
+        "",
+    )
+    .await;
+    assert_eq!(code, 200);
+    for _ in 0..50 {
+        let (code, _) =
+            get(&dc, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/datadogpodautoscalers.datadoghq.com")
+                .await;
+        if code == 404 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (code, _) = get(&dc, "/apis/datadoghq.com/v1alpha2/namespaces/default/datadogpodautoscalers/doomed").await;
+    assert_eq!(code, 404, "group no longer served");
+    // Recreating the CRD does not resurrect old objects.
+    install_crds_one(&dc, "datadoghq.com_datadogpodautoscalers.yaml").await;
+    let (code, list) = get(&dc, "/apis/datadoghq.com/v1alpha2/datadogpodautoscalers").await;
+    assert_eq!(code, 200, "{list}");
+    assert!(list["items"].as_array().unwrap().is_empty(), "{list}");
+}
+
+async fn install_crds_one(dc: &autoscaling_apiserver::devcluster::DevCluster, file: &str) {
+    for doc in yaml_docs(&super::support::crd_path(file)) {
+        let (code, body) = raw(
+            dc,
+            reqwest::Method::POST,
+            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+            "application/json",
+            doc.to_string(),
+        )
+        .await;
+        assert_eq!(code, 201, "{body}");
+    }
+}

@@ -27,6 +27,8 @@ pub struct DeleteOptions {
 
 pub const FOREGROUND: &str = "foregroundDeletion";
 pub const ORPHAN: &str = "orphan";
+/// Held by every CustomResourceDefinition until its objects are gone.
+pub const CRD_CLEANUP: &str = "customresourcecleanup.apiextensions.k8s.io";
 
 impl DeleteOptions {
     /// From a `DeleteOptions` body and/or query parameters (the body wins, as in kube-apiserver).
@@ -132,13 +134,8 @@ fn add_propagation_finalizer(obj: &mut Value, p: Propagation) {
         Propagation::Orphan => ORPHAN,
         Propagation::Background => return,
     };
-    // Only objects that have dependents need the GC's help; the GC checks and removes it otherwise.
-    let list = obj["metadata"]["finalizers"].as_array().cloned().unwrap_or_default();
-    if !list.iter().any(|v| v == f) {
-        let mut list = list;
-        list.push(json!(f));
-        obj["metadata"]["finalizers"] = Value::Array(list);
-    }
+    // The garbage collector removes it once the dependents are handled.
+    meta::add_finalizer(obj, f);
 }
 
 fn has_finalizers(rt: &ResourceType, obj: &Value) -> bool {

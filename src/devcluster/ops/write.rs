@@ -97,6 +97,9 @@ impl Cluster {
         if rt.group.is_empty() && rt.plural == "pods" {
             defaults::admit_new_pod(&mut obj);
         }
+        if rt.group == "apiextensions.k8s.io" && rt.plural == "customresourcedefinitions" {
+            meta::add_finalizer(&mut obj, super::CRD_CLEANUP);
+        }
         meta::initial_status(rt, &mut obj);
         self.namespace_accepts_content(rt, ns)?;
         if track_update {

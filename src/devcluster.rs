@@ -9,7 +9,6 @@ pub mod patch;
 pub mod protobuf;
 pub mod rbac;
 pub mod schema;
-pub mod selector;
 pub mod tokens;
 
 mod auth;
@@ -20,7 +19,6 @@ mod defaults;
 mod discovery;
 mod faults;
 mod gc;
-mod gofmt;
 mod handlers;
 mod kubeconfig;
 mod lists;
@@ -30,15 +28,16 @@ mod ops;
 mod populate;
 mod registry;
 mod server;
-mod status;
 mod store;
 mod table;
 mod tls;
 
+pub use crate::apimachinery::status::ApiError;
 pub use faults::{Faults, RequestFault};
 pub use ops::{DeleteOptions, FieldValidation, PatchKind, Propagation, WriteOptions};
 pub use populate::PopulateSpec;
-pub use status::ApiError;
+
+use crate::apimachinery::{gofmt, selector, status};
 
 use std::net::SocketAddr;
 use std::sync::Arc;

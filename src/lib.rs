@@ -2,5 +2,6 @@
 //! autoscaling-apiserver: the Datadog Cluster Agent's autoscaling subsystem as a Kubernetes
 //! aggregated API server, plus `devcluster`, the embedded control plane it is tested against.
 
+pub mod apimachinery;
 pub mod cli;
 pub mod devcluster;

@@ -22,6 +22,47 @@ pub struct Cli {
 pub enum Command {
     /// Run the embedded, in-memory Kubernetes control plane on 127.0.0.1.
     Devcluster(DevclusterArgs),
+    /// Inspect the effective configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCommand {
+    /// Print every setting with its value (secrets masked) and source, then every invalid or
+    /// unknown key. Exits 1 when a value is invalid or the config file cannot be read.
+    Check(SettingsArgs),
+}
+
+/// Where settings come from: defaults < `--config` file < `DD_*` environment < these flags.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct SettingsArgs {
+    /// datadog.yaml with Datadog Cluster Agent keys.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// HTTPS port (default: external_metrics_provider.port, 8443).
+    #[arg(long)]
+    pub secure_port: Option<u16>,
+    /// Prometheus metrics port (default: metrics_port, 5000).
+    #[arg(long)]
+    pub metrics_port: Option<u16>,
+}
+
+impl SettingsArgs {
+    pub fn load(
+        &self,
+    ) -> Result<(crate::config::Settings, Vec<crate::config::Diagnostic>), crate::config::ConfigError> {
+        let mut flags: Vec<(&str, String, &str)> = Vec::new();
+        if let Some(p) = self.secure_port {
+            flags.push(("external_metrics_provider.port", p.to_string(), "--secure-port"));
+        }
+        if let Some(p) = self.metrics_port {
+            flags.push(("metrics_port", p.to_string(), "--metrics-port"));
+        }
+        crate::config::load(self.config.as_deref(), std::env::vars(), &flags)
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -57,6 +98,7 @@ pub fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Devcluster(args) => runtime.block_on(devcluster(args)),
+        Command::Config { command: ConfigCommand::Check(args) } => config_check(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -65,6 +107,16 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn config_check(args: &SettingsArgs) -> anyhow::Result<()> {
+    let (settings, diagnostics) = args.load()?;
+    print!("{}", settings.check_report(&diagnostics));
+    let invalid = diagnostics.iter().filter(|d| d.kind == crate::config::Problem::InvalidValue).count();
+    if invalid > 0 {
+        anyhow::bail!("{invalid} invalid setting(s); see above");
+    }
+    Ok(())
 }
 
 async fn devcluster(args: DevclusterArgs) -> anyhow::Result<()> {

@@ -4,4 +4,6 @@
 
 pub mod apimachinery;
 pub mod cli;
+pub mod config;
 pub mod devcluster;
+pub mod server;

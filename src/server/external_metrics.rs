@@ -1,0 +1,80 @@
+//! The external metrics API (`external.metrics.k8s.io/v1beta1`): wire types (k8s-openapi has none)
+//! and the provider seam the HTTP layer reads from. Providers answer from in-memory state only.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::apimachinery::selector::LabelSelector;
+use crate::apimachinery::status::ApiError;
+
+pub const GROUP: &str = "external.metrics.k8s.io";
+pub const VERSION: &str = "v1beta1";
+pub const GROUP_VERSION: &str = "external.metrics.k8s.io/v1beta1";
+
+/// One value of an external metric (k8s.io/metrics external_metrics/v1beta1 ExternalMetricValue).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExternalMetricValue {
+    pub metric_name: String,
+    /// `null` in DatadogMetric mode, as the DCA sends it.
+    pub metric_labels: Option<BTreeMap<String, String>>,
+    /// RFC 3339.
+    pub timestamp: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window: Option<i64>,
+    /// A Quantity string (see `format_quantity`).
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExternalMetricValueList {
+    pub kind: &'static str,
+    pub api_version: &'static str,
+    pub metadata: serde_json::Value,
+    pub items: Vec<ExternalMetricValue>,
+}
+
+impl ExternalMetricValueList {
+    pub fn new(items: Vec<ExternalMetricValue>) -> Self {
+        ExternalMetricValueList {
+            kind: "ExternalMetricValueList",
+            api_version: GROUP_VERSION,
+            metadata: serde_json::json!({}),
+            items,
+        }
+    }
+}
+
+/// Why a provider could not answer; mapped to a Status like the DCA does.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ProviderError {
+    /// The metric name resolves to nothing the provider knows.
+    #[error("{0}")]
+    NotFound(String),
+    /// Known but unusable (invalid query, stale value): the stored text, as the DCA returns it.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl ProviderError {
+    /// Unknown metric → 404 NotFound; invalid/stale → 500 InternalError "Internal error occurred: <text>".
+    pub fn to_status(&self, metric: &str) -> ApiError {
+        match self {
+            ProviderError::NotFound(text) => ApiError::new(404, "NotFound", text.clone())
+                .with_details(serde_json::json!({"name": metric, "group": GROUP, "kind": metric})),
+            ProviderError::Unavailable(text) => ApiError::internal(text.clone()),
+        }
+    }
+}
+
+/// What the HTTP layer asks; implementations read in-memory snapshots and never call out.
+pub trait MetricsProvider: Send + Sync {
+    fn get(
+        &self,
+        namespace: &str,
+        metric: &str,
+        selector: &LabelSelector,
+    ) -> Result<Vec<ExternalMetricValue>, ProviderError>;
+}

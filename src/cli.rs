@@ -22,10 +22,54 @@ pub struct Cli {
 pub enum Command {
     /// Run the embedded, in-memory Kubernetes control plane on 127.0.0.1.
     Devcluster(DevclusterArgs),
+    /// Run the aggregated API server (external.metrics.k8s.io/v1beta1) with delegated authentication.
+    Serve(ServeArgs),
     /// Inspect the effective configuration.
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
+    },
+    /// Serving certificates for the manifests.
+    Certs {
+        #[command(subcommand)]
+        command: CertsCommand,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+    /// Kubeconfig to reach the cluster (default: in-cluster configuration, then $KUBECONFIG).
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    /// Serving certificate (PEM); reloaded when the file changes.
+    #[arg(long, requires = "tls_private_key_file")]
+    pub tls_cert_file: Option<PathBuf>,
+    #[arg(long, requires = "tls_cert_file")]
+    pub tls_private_key_file: Option<PathBuf>,
+    /// Directory with tls.crt/tls.key (or apiserver.crt/apiserver.key).
+    #[arg(long, conflicts_with = "tls_cert_file")]
+    pub cert_dir: Option<PathBuf>,
+    /// Service name for the self-signed certificate made when no certificate is given.
+    #[arg(long, default_value = "autoscaling-apiserver")]
+    pub service: String,
+    /// Address to listen on.
+    #[arg(long, default_value = "0.0.0.0")]
+    pub bind_address: std::net::IpAddr,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CertsCommand {
+    /// Write ca.crt/ca.key and a serving tls.crt/tls.key for <service>.<namespace>.svc (and the
+    /// other Service DNS names) into --out; ca.crt is the APIService/webhook caBundle.
+    Generate {
+        #[arg(long, default_value = "certs")]
+        out: PathBuf,
+        #[arg(long, default_value = "autoscaling-apiserver")]
+        service: String,
+        #[arg(long, default_value = "datadog")]
+        namespace: String,
     },
 }
 
@@ -98,7 +142,11 @@ pub fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Devcluster(args) => runtime.block_on(devcluster(args)),
+        Command::Serve(args) => runtime.block_on(serve(args)),
         Command::Config { command: ConfigCommand::Check(args) } => config_check(&args),
+        Command::Certs { command: CertsCommand::Generate { out, service, namespace } } => {
+            certs_generate(&out, &service, &namespace)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -107,6 +155,80 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    use crate::server::tls::CertSource;
+    let (settings, diagnostics) = args.settings.load()?;
+    for d in &diagnostics {
+        tracing::warn!("{d}");
+    }
+    settings.require_serving()?;
+    let certs = match (&args.tls_cert_file, &args.tls_private_key_file, &args.cert_dir) {
+        (Some(cert), Some(key), _) => CertSource::Files { cert: cert.clone(), key: key.clone() },
+        (_, _, Some(dir)) => CertSource::Dir(dir.clone()),
+        _ => CertSource::SelfSigned {
+            service: args.service.clone(),
+            namespace: settings.resources_namespace().to_string(),
+        },
+    };
+    let config = crate::server::ServeConfig {
+        secure_addr: std::net::SocketAddr::new(args.bind_address, settings.external_metrics_provider_port()),
+        metrics_addr: std::net::SocketAddr::new(args.bind_address, settings.metrics_port()),
+        certs,
+        allow_legacy_tls: settings.allow_legacy_tls(),
+        cert_poll_interval: Duration::from_secs(10),
+        authn: Default::default(),
+        authz: Default::default(),
+    };
+    let client = kube_client(args.kubeconfig.as_deref()).await?;
+    let provider = std::sync::Arc::new(crate::server::ProviderNotBuilt);
+    let server = crate::server::start(config, client, provider).await?;
+    if let Some(ca) = &server.ca_pem {
+        tracing::info!("self-signed serving certificate; APIService caBundle CA:\n{ca}");
+    }
+    shutdown_signal().await;
+    server.shutdown().await;
+    Ok(())
+}
+
+async fn kube_client(kubeconfig: Option<&std::path::Path>) -> anyhow::Result<kube::Client> {
+    let config = match kubeconfig {
+        Some(path) => {
+            let kc = kube::config::Kubeconfig::read_from(path)
+                .map_err(|e| anyhow::anyhow!("cannot read kubeconfig {}: {e}", path.display()))?;
+            kube::Config::from_custom_kubeconfig(kc, &Default::default()).await?
+        }
+        None => kube::Config::infer().await.map_err(|e| {
+            anyhow::anyhow!("no in-cluster configuration and no usable kubeconfig ({e}); pass --kubeconfig")
+        })?,
+    };
+    Ok(kube::Client::try_from(config)?)
+}
+
+/// SIGTERM (Kubernetes) or Ctrl-C.
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+}
+
+fn certs_generate(out: &std::path::Path, service: &str, namespace: &str) -> anyhow::Result<()> {
+    std::fs::create_dir_all(out).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", out.display()))?;
+    for path in crate::server::tls::generate_files(out, service, namespace)? {
+        println!("wrote {}", path.display());
+    }
+    println!("caBundle: base64 -w0 {}", out.join("ca.crt").display());
+    Ok(())
 }
 
 fn config_check(args: &SettingsArgs) -> anyhow::Result<()> {

@@ -2,5 +2,6 @@
 //! the `MetricsProvider` seam.
 
 mod server {
+    pub mod pipeline;
     pub mod surface;
 }

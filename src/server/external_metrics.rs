@@ -78,3 +78,21 @@ pub trait MetricsProvider: Send + Sync {
         selector: &LabelSelector,
     ) -> Result<Vec<ExternalMetricValue>, ProviderError>;
 }
+
+/// What `serve` answers with until the DatadogMetric and ConfigMap providers exist (issue #5):
+/// every metric read is a 500 InternalError saying so, as the DCA answers when its provider could
+/// not be created. Never used by tests as a stand-in for a provider.
+pub struct ProviderNotBuilt;
+
+impl MetricsProvider for ProviderNotBuilt {
+    fn get(
+        &self,
+        _namespace: &str,
+        metric: &str,
+        _selector: &LabelSelector,
+    ) -> Result<Vec<ExternalMetricValue>, ProviderError> {
+        Err(ProviderError::Unavailable(format!(
+            "no external metrics provider in this build: cannot resolve {metric} (the DatadogMetric and ConfigMap providers are not implemented yet)"
+        )))
+    }
+}

@@ -21,14 +21,15 @@ use crate::apimachinery::status::ApiError;
 pub struct ApiState {
     pub provider: Arc<dyn MetricsProvider>,
     pub health: HealthChecks,
-    pub telemetry: Arc<Telemetry>,
 }
 
 pub fn router(state: Arc<ApiState>) -> Router {
-    Router::new()
-        .fallback(dispatch)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
-        .with_state(state)
+    Router::new().fallback(dispatch).with_state(state)
+}
+
+/// Counts and times every response, including the gate's 401/403s, so wrap outermost.
+pub fn with_telemetry(app: Router, telemetry: Arc<Telemetry>) -> Router {
+    app.layer(axum::middleware::from_fn_with_state(telemetry, observe))
 }
 
 /// The low-cardinality route label for metrics.
@@ -45,11 +46,11 @@ pub fn route_label(path: &str) -> &'static str {
     }
 }
 
-async fn observe(State(state): State<Arc<ApiState>>, req: Request, next: Next) -> Response {
+async fn observe(State(telemetry): State<Arc<Telemetry>>, req: Request, next: Next) -> Response {
     let route = route_label(req.uri().path());
     let started = Instant::now();
     let resp = next.run(req).await;
-    state.telemetry.observe_request(route, resp.status().as_u16(), started.elapsed());
+    telemetry.observe_request(route, resp.status().as_u16(), started.elapsed());
     resp
 }
 

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use autoscaling_apiserver::apimachinery::selector::LabelSelector;
 use autoscaling_apiserver::server::{
     ApiState, ExternalMetricValue, HealthChecks, MetricsProvider, ProviderError, Telemetry, format_quantity, router,
+    with_telemetry,
 };
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -49,8 +50,8 @@ fn app(ready: bool) -> (axum::Router, Arc<TestProvider>) {
     let provider = Arc::new(TestProvider::default());
     let health = HealthChecks::default()
         .with_ready_check("caches-synced", Arc::new(move || if ready { Ok(()) } else { Err("syncing".into()) }));
-    let state = ApiState { provider: provider.clone(), health, telemetry: Arc::new(Telemetry::new()) };
-    (router(Arc::new(state)), provider)
+    let state = ApiState { provider: provider.clone(), health };
+    (with_telemetry(router(Arc::new(state)), Arc::new(Telemetry::new())), provider)
 }
 
 async fn call(

@@ -1,0 +1,104 @@
+//! Certificate-based authenticators: the front-proxy (request-header) one kube-aggregator uses,
+//! and plain client certificates. Both follow k8s.io/apiserver: a certificate that does not chain
+//! to the authenticator's CA, or a front-proxy CN outside `allowed_names`, is an error (401 unless
+//! a later authenticator succeeds); front-proxy headers on a request without such a certificate are
+//! never read.
+
+use http::HeaderMap;
+use percent_encoding::percent_decode_str;
+
+use super::{AuthError, AuthenticationConfig, PeerIdentity, UserInfo};
+
+/// `headerrequest` behind `x509request.NewDynamicCAVerifier`.
+pub(super) fn front_proxy(
+    config: &AuthenticationConfig,
+    peer: &PeerIdentity,
+    headers: &HeaderMap,
+) -> Result<Option<UserInfo>, AuthError> {
+    if config.requestheader_ca_pem.is_none() || !peer.presented() {
+        return Ok(None);
+    }
+    if !peer.requestheader_ca {
+        return Err(AuthError::UnknownAuthority { ca: "requestheader" });
+    }
+    let common_name = peer.common_name.as_deref().unwrap_or_default();
+    if !config.allowed_names.is_empty() && !config.allowed_names.iter().any(|n| n == common_name) {
+        return Err(AuthError::FrontProxyNotAllowed { common_name: common_name.to_string() });
+    }
+    Ok(user_from_headers(config, headers))
+}
+
+/// `x509.CommonNameUserConversion`: user = CN, groups = O; no CN authenticates nobody.
+pub(super) fn client_certificate(
+    config: &AuthenticationConfig,
+    peer: &PeerIdentity,
+) -> Result<Option<UserInfo>, AuthError> {
+    if config.client_ca_pem.is_none() || !peer.presented() {
+        return Ok(None);
+    }
+    if !peer.client_ca {
+        return Err(AuthError::UnknownAuthority { ca: "client" });
+    }
+    let Some(name) = peer.common_name.clone().filter(|cn| !cn.is_empty()) else { return Ok(None) };
+    Ok(Some(UserInfo { name, groups: peer.organizations.clone(), ..Default::default() }))
+}
+
+/// The user the front proxy vouches for; none without a non-empty username header.
+fn user_from_headers(config: &AuthenticationConfig, headers: &HeaderMap) -> Option<UserInfo> {
+    let name = first_value(headers, &config.username_headers)?;
+    Some(UserInfo {
+        name,
+        uid: first_value(headers, &config.uid_headers).unwrap_or_default(),
+        groups: all_values(headers, &config.group_headers),
+        extra: extras(headers, &config.extra_prefixes),
+    })
+}
+
+/// Go's `headerValue`: the first value of the first listed header that has a non-empty one.
+fn first_value(headers: &HeaderMap, names: &[String]) -> Option<String> {
+    names.iter().filter_map(|name| headers.get(name.as_str())).map(text).find(|v| !v.is_empty())
+}
+
+/// Go's `allHeaderValues`: every non-empty value of every listed header, unsplit.
+fn all_values(headers: &HeaderMap, names: &[String]) -> Vec<String> {
+    names.iter().flat_map(|name| headers.get_all(name.as_str()).iter().map(text)).filter(|v| !v.is_empty()).collect()
+}
+
+/// `<prefix><key>: value` headers; key lower-cased, then percent-decoded.
+fn extras(headers: &HeaderMap, prefixes: &[String]) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut extra = std::collections::BTreeMap::new();
+    for (name, value) in headers {
+        let lower = name.as_str().to_ascii_lowercase();
+        let key = prefixes.iter().find_map(|p| strip_prefix_ignore_case(&lower, p));
+        if let Some(key) = key {
+            extra.entry(unescape_extra_key(key)).or_insert_with(Vec::new).push(text(value));
+        }
+    }
+    extra
+}
+
+fn strip_prefix_ignore_case<'a>(lower_name: &'a str, prefix: &str) -> Option<&'a str> {
+    let prefix = prefix.to_ascii_lowercase();
+    lower_name.strip_prefix(prefix.as_str())
+}
+
+/// Go's `url.PathUnescape`, keeping the key as sent when an escape is malformed.
+fn unescape_extra_key(key: &str) -> String {
+    if !escapes_well_formed(key) {
+        return key.to_string();
+    }
+    percent_decode_str(key).decode_utf8_lossy().into_owned()
+}
+
+fn escapes_well_formed(key: &str) -> bool {
+    let bytes = key.as_bytes();
+    bytes
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'%')
+        .all(|(i, _)| bytes.get(i + 1..i + 3).is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit)))
+}
+
+fn text(value: &http::HeaderValue) -> String {
+    String::from_utf8_lossy(value.as_bytes()).into_owned()
+}

@@ -1,0 +1,168 @@
+//! Running the API server: the TLS listener (HTTP/1.1 and HTTP/2) with the request gate in front
+//! of the routes, certificate hot reload, the watched delegated-auth configuration, and the
+//! Prometheus metrics listener on its own port.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt;
+
+use super::MetricsProvider;
+use super::auth::{AuthConfigWatch, Authenticator, AuthnOptions, Authorizer, AuthzOptions};
+use super::gate::{self, Gate};
+use super::health::HealthChecks;
+use super::routes::{self, ApiState};
+use super::telemetry::Telemetry;
+use super::tls::{self, CertSource, ClientCaStore, ServingCerts};
+
+pub struct ServeConfig {
+    pub secure_addr: SocketAddr,
+    pub metrics_addr: SocketAddr,
+    pub certs: CertSource,
+    pub allow_legacy_tls: bool,
+    pub cert_poll_interval: Duration,
+    pub authn: AuthnOptions,
+    pub authz: AuthzOptions,
+}
+
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A running server; dropping it does not stop it, `shutdown` does.
+pub struct RunningServer {
+    pub secure_addr: SocketAddr,
+    pub metrics_addr: SocketAddr,
+    /// The CA to put in the APIService `caBundle` when serving a self-signed certificate.
+    pub ca_pem: Option<String>,
+    pub telemetry: Arc<Telemetry>,
+    shutdown: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+}
+
+impl RunningServer {
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+pub async fn start(
+    config: ServeConfig,
+    client: kube::Client,
+    provider: Arc<dyn MetricsProvider>,
+) -> anyhow::Result<RunningServer> {
+    let (shutdown, stop) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+    let certs = ServingCerts::load(&config.certs)?;
+    let reloader = certs.spawn_reloader(config.cert_poll_interval, stop.clone());
+    tasks.spawn(async move {
+        let _ = reloader.await;
+    });
+    let client_cas = ClientCaStore::new();
+    let auth_config = watch_auth_config(client.clone(), client_cas.clone(), stop.clone());
+    let telemetry = Arc::new(Telemetry::new());
+    let gate = Arc::new(Gate {
+        authenticator: Authenticator::new(client.clone(), auth_config.clone(), config.authn),
+        authorizer: Authorizer::new(client, config.authz),
+        client_cas: client_cas.clone(),
+    });
+    let synced = auth_config.clone();
+    let health = HealthChecks::default().with_ready_check(
+        "extension-apiserver-authentication",
+        Arc::new(move || if synced.synced() { Ok(()) } else { Err("not synced".into()) }),
+    );
+    let state = Arc::new(ApiState { provider, health });
+    let gated = routes::router(state).layer(axum::middleware::from_fn_with_state(gate, gate::check));
+    let app = routes::with_telemetry(gated, telemetry.clone());
+    let tls = tls::server_config(certs.clone(), client_cas, config.allow_legacy_tls)?;
+    let secure = TcpListener::bind(config.secure_addr).await?;
+    let metrics = TcpListener::bind(config.metrics_addr).await?;
+    let (secure_addr, metrics_addr) = (secure.local_addr()?, metrics.local_addr()?);
+    tasks.spawn(serve_tls(secure, TlsAcceptor::from(tls), app, stop.clone()));
+    tasks.spawn(serve_metrics(metrics, telemetry.clone(), certs.clone(), stop));
+    tracing::info!(%secure_addr, %metrics_addr, "API server listening");
+    Ok(RunningServer { secure_addr, metrics_addr, ca_pem: certs.ca_pem(), telemetry, shutdown, tasks })
+}
+
+/// The ConfigMap watch also feeds the TLS layer's client-certificate trust.
+fn watch_auth_config(
+    client: kube::Client,
+    cas: Arc<ClientCaStore>,
+    stop: watch::Receiver<bool>,
+) -> Arc<AuthConfigWatch> {
+    AuthConfigWatch::spawn(
+        client,
+        Box::new(move |c| {
+            if let Err(e) = cas.set(c.client_ca_pem.as_deref(), c.requestheader_ca_pem.as_deref()) {
+                tracing::warn!(error = %e, "extension-apiserver-authentication: unusable CA bundle; keeping the previous one");
+            }
+        }),
+        stop,
+    )
+}
+
+async fn serve_tls(listener: TcpListener, acceptor: TlsAcceptor, app: Router, mut stop: watch::Receiver<bool>) {
+    loop {
+        let (tcp, peer_addr) = tokio::select! {
+            _ = stop.changed() => return,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => { tracing::warn!(error = %e, "accept failed"); continue; }
+            },
+        };
+        let (acceptor, app, mut stop) = (acceptor.clone(), app.clone(), stop.clone());
+        tokio::spawn(async move {
+            let (stream, peer) = match tls::accept(&acceptor, tcp, HANDSHAKE_TIMEOUT).await {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::debug!(%peer_addr, error = %e, "TLS handshake failed");
+                    return;
+                }
+            };
+            // Every request on this connection carries the client's certificate chain.
+            let service = app.map_request(move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(peer.clone());
+                req
+            });
+            let builder = auto::Builder::new(TokioExecutor::new());
+            let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service));
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = stop.changed() => conn.as_mut().graceful_shutdown(),
+            }
+        });
+    }
+}
+
+async fn serve_metrics(
+    listener: TcpListener,
+    telemetry: Arc<Telemetry>,
+    certs: Arc<ServingCerts>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let app = Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let (telemetry, certs) = (telemetry.clone(), certs.clone());
+            async move {
+                telemetry.tls_reloads_total(certs.reload_count());
+                ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], telemetry.encode())
+            }
+        }),
+    );
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        let _ = stop.changed().await;
+    });
+    if let Err(e) = server.await {
+        tracing::warn!(error = %e, "metrics listener stopped");
+    }
+}

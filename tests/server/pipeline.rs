@@ -293,3 +293,47 @@ async fn kubectl_get_raw_against_the_server() {
         );
     }
 }
+
+#[tokio::test]
+async fn bad_input_gets_a_status_or_a_closed_connection_and_serving_continues() {
+    let s = setup().await;
+    let aggregator = http(&s, Some(s.front_proxy.client("front-proxy-client", &[])));
+    let masters = [("X-Remote-User", "system:kube-aggregator"), ("X-Remote-Group", "system:masters")];
+    let huge = "x".repeat(256 * 1024);
+    let oversized = aggregator.get(url(&s, "/apis")).header("X-Big", huge.as_str()).send().await;
+    assert!(oversized.map(|r| r.status().as_u16() >= 400).unwrap_or(true), "oversized headers are refused");
+    for (path, code) in [
+        ("/apis/%ff%fe/v1", 404),
+        ("/apis/custom.metrics.k8s.io/v1beta1", 404),
+        ("/apis/external.metrics.k8s.io/v1beta1/namespaces/default/x?labelSelector=%3D%3D%3D", 400),
+        ("/apis/external.metrics.k8s.io/v1beta1/namespaces//x", 404),
+        ("/../../etc/passwd", 404),
+    ] {
+        let (got, body) = get(&aggregator, url(&s, path), &masters).await;
+        assert_eq!(got, code, "{path}: {body}");
+        assert_eq!(body["kind"], "Status", "{path}: {body}");
+    }
+    let big_body =
+        aggregator.post(url(&s, METRIC)).headers(header_map(&masters)).body(vec![b'a'; 8 * 1024 * 1024]).send().await;
+    assert!(big_body.map(|r| r.status().as_u16() >= 400).unwrap_or(true));
+    // Raw garbage instead of a TLS ClientHello: the connection is closed.
+    let mut raw = tokio::net::TcpStream::connect(s.server.secure_addr).await.unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut raw, b"GET / HTTP/1.1\r\n\r\n\x00\x01garbage").await.unwrap();
+    let mut buf = [0u8; 64];
+    let _ = tokio::time::timeout(Duration::from_secs(5), tokio::io::AsyncReadExt::read(&mut raw, &mut buf)).await;
+    let (code, _) = get(&aggregator, url(&s, "/apis/external.metrics.k8s.io/v1beta1"), &masters).await;
+    assert_eq!(code, 200, "still serving");
+    assert_eq!(calls(&s), 0, "none of that reached the provider");
+}
+
+fn header_map(pairs: &[(&str, &str)]) -> reqwest::header::HeaderMap {
+    pairs
+        .iter()
+        .map(|(k, v)| {
+            (
+                reqwest::header::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                reqwest::header::HeaderValue::from_str(v).unwrap(),
+            )
+        })
+        .collect()
+}

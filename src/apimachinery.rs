@@ -1,6 +1,7 @@
 //! Kubernetes wire conventions shared by the control plane (`devcluster`) and the API server:
 //! `metav1.Status` errors, label/field selectors, Go-style formatting of error texts.
 
+pub mod authorization;
 pub mod gofmt;
 pub mod selector;
 pub mod status;

@@ -12,6 +12,7 @@ use super::ops::key;
 use super::rbac::{Attributes, Decision, RbacAuthorizer, UserInfo, is_superuser};
 use super::status::ApiError;
 use super::tokens::ServiceAccountIdentity;
+use crate::apimachinery::authorization::forbidden_message;
 
 pub const ADMIN_USER: &str = "kubernetes-admin";
 
@@ -180,36 +181,10 @@ impl Cluster {
     }
 }
 
-/// kube-apiserver's forbidden text (responsewriters.forbiddenMessage).
+/// kube-apiserver's 403 for a refused request.
 pub fn forbidden(attrs: &Attributes, reason: &str) -> ApiError {
-    let user = &attrs.user.name;
-    let suffix = if reason.is_empty() { String::new() } else { format!(": {reason}") };
-    if !attrs.resource_request {
-        return ApiError::forbidden(format!(
-            "forbidden: User \"{user}\" cannot {} path \"{}\"{suffix}",
-            attrs.verb, attrs.path
-        ));
-    }
-    let mut resource = attrs.resource.clone();
-    if !attrs.subresource.is_empty() {
-        resource = format!("{resource}/{}", attrs.subresource);
-    }
-    let scope = if attrs.namespace.is_empty() {
-        "at the cluster scope".to_string()
-    } else {
-        format!("in the namespace \"{}\"", attrs.namespace)
-    };
-    let qualified = if attrs.api_group.is_empty() {
-        attrs.resource.clone()
-    } else {
-        format!("{}.{}", attrs.resource, attrs.api_group)
-    };
-    let subject = if attrs.name.is_empty() { qualified.clone() } else { format!("{qualified} \"{}\"", attrs.name) };
-    ApiError::forbidden(format!(
-        "{subject} is forbidden: User \"{user}\" cannot {} resource \"{resource}\" in API group \"{}\" {scope}{suffix}",
-        attrs.verb, attrs.api_group
-    ))
-    .with_details(serde_json::json!({"name": attrs.name, "group": attrs.api_group, "kind": attrs.resource}))
+    ApiError::forbidden(forbidden_message(attrs, reason))
+        .with_details(serde_json::json!({"name": attrs.name, "group": attrs.api_group, "kind": attrs.resource}))
 }
 
 fn anonymous() -> UserInfo {

@@ -12,7 +12,7 @@ mod matching;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject};
 
@@ -25,30 +25,7 @@ pub const SYSTEM_MASTERS_GROUP: &str = "system:masters";
 /// Prefix of the user names service accounts authenticate as.
 pub const SERVICE_ACCOUNT_USER_PREFIX: &str = "system:serviceaccount:";
 
-/// The authenticated identity making a request (`k8s.io/apiserver/pkg/authentication/user.Info`).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct UserInfo {
-    pub name: String,
-    pub uid: String,
-    pub groups: Vec<String>,
-    pub extra: BTreeMap<String, Vec<String>>,
-}
-
-/// The request being authorized (`authorizer.Attributes`).
-#[derive(Clone, Debug, Default)]
-pub struct Attributes {
-    pub user: UserInfo,
-    pub verb: String,
-    pub resource_request: bool,
-    pub api_group: String,
-    pub api_version: String,
-    pub resource: String,
-    pub subresource: String,
-    pub namespace: String,
-    pub name: String,
-    /// The request path, used for non-resource requests.
-    pub path: String,
-}
+pub use crate::apimachinery::authorization::{Attributes, UserInfo};
 
 /// An authorizer's answer, with the reason it gives.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -17,7 +17,6 @@
 mod authenticator;
 mod authorizer;
 mod config;
-mod forbidden;
 mod jwt;
 mod requestheader;
 mod retry;
@@ -28,38 +27,14 @@ mod watch;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeMap;
-
+pub use crate::apimachinery::authorization::{
+    ANONYMOUS_USER, AUTHENTICATED_GROUP, Attributes, UNAUTHENTICATED_GROUP, UserInfo, forbidden_message,
+};
 pub use authenticator::{Authenticator, AuthnOptions};
 pub use authorizer::{Authorizer, AuthzOptions};
 pub use config::AuthenticationConfig;
-pub use forbidden::forbidden_message;
 pub use stats::CacheStats;
 pub use watch::AuthConfigWatch;
-
-/// Group every authenticated user gets (k8s `user.AllAuthenticated`).
-pub const AUTHENTICATED_GROUP: &str = "system:authenticated";
-/// Name of the anonymous user.
-pub const ANONYMOUS_USER: &str = "system:anonymous";
-/// Group of the anonymous user.
-pub const UNAUTHENTICATED_GROUP: &str = "system:unauthenticated";
-
-/// Who made a request, as kube-apiserver's `user.Info`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
-pub struct UserInfo {
-    pub name: String,
-    pub uid: String,
-    pub groups: Vec<String>,
-    pub extra: BTreeMap<String, Vec<String>>,
-}
-
-impl UserInfo {
-    /// `system:anonymous` in `system:unauthenticated`, the identity authorization sees for
-    /// [`Authenticated::Anonymous`].
-    pub fn anonymous() -> Self {
-        UserInfo { name: ANONYMOUS_USER.into(), groups: vec![UNAUTHENTICATED_GROUP.into()], ..Default::default() }
-    }
-}
 
 /// What the TLS layer established about the client certificate (already chain-verified by it).
 #[derive(Clone, Debug, Default)]
@@ -94,21 +69,6 @@ impl Authenticated {
             Authenticated::Anonymous => UserInfo::anonymous(),
         }
     }
-}
-
-/// What is being asked for, as kube-apiserver's `authorizer.Attributes`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Attributes {
-    pub user: UserInfo,
-    pub verb: String,
-    pub resource_request: bool,
-    pub api_group: String,
-    pub api_version: String,
-    pub resource: String,
-    pub subresource: String,
-    pub namespace: String,
-    pub name: String,
-    pub path: String,
 }
 
 /// An authorization decision. kube's "no opinion" from the delegated authorizer is a `Deny`.

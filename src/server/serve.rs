@@ -69,7 +69,7 @@ pub async fn start(
     let client_cas = ClientCaStore::new();
     let auth_config = watch_auth_config(client.clone(), client_cas.clone(), stop.clone());
     let telemetry = Arc::new(Telemetry::new());
-    let gate = Arc::new(Gate {
+    let gate: Arc<Gate> = Arc::new(Gate {
         authenticator: Authenticator::new(client.clone(), auth_config.clone(), config.authn),
         authorizer: Authorizer::new(client, config.authz),
         client_cas: client_cas.clone(),
@@ -80,14 +80,15 @@ pub async fn start(
         Arc::new(move || if synced.synced() { Ok(()) } else { Err("not synced".into()) }),
     );
     let state = Arc::new(ApiState { provider, health });
-    let gated = routes::router(state).layer(axum::middleware::from_fn_with_state(gate, gate::check));
+    let gated = routes::router(state).layer(axum::middleware::from_fn_with_state(gate.clone(), gate::check));
     let app = routes::with_telemetry(gated, telemetry.clone());
     let tls = tls::server_config(certs.clone(), client_cas, config.allow_legacy_tls)?;
     let secure = TcpListener::bind(config.secure_addr).await?;
     let metrics = TcpListener::bind(config.metrics_addr).await?;
     let (secure_addr, metrics_addr) = (secure.local_addr()?, metrics.local_addr()?);
     tasks.spawn(serve_tls(secure, TlsAcceptor::from(tls), app, stop.clone()));
-    tasks.spawn(serve_metrics(metrics, telemetry.clone(), certs.clone(), stop));
+    let scrape = Scrape { telemetry: telemetry.clone(), certs: certs.clone(), gate };
+    tasks.spawn(serve_metrics(metrics, Arc::new(scrape), stop));
     tracing::info!(%secure_addr, %metrics_addr, "API server listening");
     Ok(RunningServer { secure_addr, metrics_addr, ca_pem: certs.ca_pem(), telemetry, shutdown, tasks })
 }
@@ -143,19 +144,32 @@ async fn serve_tls(listener: TcpListener, acceptor: TlsAcceptor, app: Router, mu
     }
 }
 
-async fn serve_metrics(
-    listener: TcpListener,
+/// What a scrape reads: counters kept elsewhere are brought up to date first.
+struct Scrape {
     telemetry: Arc<Telemetry>,
     certs: Arc<ServingCerts>,
-    mut stop: watch::Receiver<bool>,
-) {
+    gate: Arc<Gate>,
+}
+
+impl Scrape {
+    fn render(&self) -> String {
+        let t = &self.telemetry;
+        t.tls_reloads_total(self.certs.reload_count());
+        let authn = self.gate.authenticator.cache_stats();
+        t.auth_cache_totals("authentication", authn.hits, authn.misses);
+        let authz = self.gate.authorizer.cache_stats();
+        t.auth_cache_totals("authorization", authz.hits, authz.misses);
+        t.encode()
+    }
+}
+
+async fn serve_metrics(listener: TcpListener, scrape: Arc<Scrape>, mut stop: watch::Receiver<bool>) {
     let app = Router::new().route(
         "/metrics",
         axum::routing::get(move || {
-            let (telemetry, certs) = (telemetry.clone(), certs.clone());
+            let scrape = scrape.clone();
             async move {
-                telemetry.tls_reloads_total(certs.reload_count());
-                ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], telemetry.encode())
+                ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], scrape.render())
             }
         }),
     );

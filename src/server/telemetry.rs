@@ -74,9 +74,15 @@ impl Telemetry {
         self.latency.get_or_create(&RouteLabels { route: route.into() }).observe(elapsed.as_secs_f64());
     }
 
-    pub fn auth_cache(&self, cache: &str, hit: bool) {
-        let result = if hit { "hit" } else { "miss" };
-        self.auth_cache.get_or_create(&CacheLabels { cache: cache.into(), result: result.into() }).inc();
+    /// Brings the `cache` hit/miss counters up to the auth layer's running totals.
+    pub fn auth_cache_totals(&self, cache: &str, hits: u64, misses: u64) {
+        for (result, total) in [("hit", hits), ("miss", misses)] {
+            let counter = self.auth_cache.get_or_create(&CacheLabels { cache: cache.into(), result: result.into() });
+            let seen = counter.get();
+            if total > seen {
+                counter.inc_by(total - seen);
+            }
+        }
     }
 
     /// Brings the reload counter up to the TLS layer's running total.
@@ -103,11 +109,16 @@ mod tests {
     fn exposition_has_the_series() {
         let t = Telemetry::new();
         t.observe_request("metric", 200, Duration::from_millis(1));
-        t.auth_cache("authn", true);
+        t.auth_cache_totals("authentication", 3, 1);
+        t.auth_cache_totals("authentication", 5, 1);
         t.tls_reloads_total(2);
         let text = t.encode();
         assert!(text.contains("autoscaling_apiserver_http_requests_total{route=\"metric\",code=\"200\"} 1"), "{text}");
         assert!(text.contains("autoscaling_apiserver_tls_certificate_reloads_total 2"), "{text}");
         assert!(text.contains("autoscaling_apiserver_http_request_duration_seconds_bucket"), "{text}");
+        assert!(
+            text.contains("autoscaling_apiserver_auth_cache_lookups_total{cache=\"authentication\",result=\"hit\"} 5"),
+            "{text}"
+        );
     }
 }

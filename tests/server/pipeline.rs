@@ -259,6 +259,10 @@ async fn client_certificates_and_service_account_tokens() {
     let metrics =
         reqwest::get(format!("http://{}/metrics", s.server.metrics_addr)).await.unwrap().text().await.unwrap();
     assert!(metrics.contains("autoscaling_apiserver_http_requests_total{route=\"metric\",code=\"403\"}"), "{metrics}");
+    assert!(
+        metrics.contains("autoscaling_apiserver_auth_cache_lookups_total{cache=\"authorization\",result=\"miss\"}"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]

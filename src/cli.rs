@@ -164,6 +164,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tracing::warn!("{d}");
     }
     settings.require_serving()?;
+    if !settings.external_metrics_provider_enabled() {
+        tracing::warn!(
+            "external_metrics_provider.enabled is false (DD_EXTERNAL_METRICS_PROVIDER_ENABLED): serving the API anyway"
+        );
+    }
     let certs = match (&args.tls_cert_file, &args.tls_private_key_file, &args.cert_dir) {
         (Some(cert), Some(key), _) => CertSource::Files { cert: cert.clone(), key: key.clone() },
         (_, _, Some(dir)) => CertSource::Dir(dir.clone()),

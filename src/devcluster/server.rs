@@ -34,6 +34,7 @@ pub async fn serve(
         };
         let acceptor = acceptor.clone();
         let app = app.clone();
+        let _ = tcp.set_nodelay(true);
         let mut stop = stop.clone();
         tokio::spawn(async move {
             let Ok(tls) = acceptor.accept(tcp).await else {

@@ -11,6 +11,22 @@ use crate::apimachinery::status::ApiError;
 pub const GROUP: &str = "external.metrics.k8s.io";
 pub const VERSION: &str = "v1beta1";
 pub const GROUP_VERSION: &str = "external.metrics.k8s.io/v1beta1";
+/// `/apis/<group>/<version>/namespaces/`: every metric read starts with it.
+pub const NAMESPACES_PREFIX: &str = "/apis/external.metrics.k8s.io/v1beta1/namespaces/";
+pub const GROUP_PATH: &str = "/apis/external.metrics.k8s.io";
+pub const GROUP_VERSION_PATH: &str = "/apis/external.metrics.k8s.io/v1beta1";
+
+#[cfg(test)]
+mod path_tests {
+    use super::*;
+
+    #[test]
+    fn paths_agree_with_group_and_version() {
+        assert_eq!(NAMESPACES_PREFIX, format!("/apis/{GROUP}/{VERSION}/namespaces/"));
+        assert_eq!(GROUP_PATH, format!("/apis/{GROUP}"));
+        assert_eq!(GROUP_VERSION_PATH, format!("/apis/{GROUP_VERSION}"));
+    }
+}
 
 /// One value of an external metric (k8s.io/metrics external_metrics/v1beta1 ExternalMetricValue).
 #[derive(Debug, Clone, PartialEq, Serialize)]

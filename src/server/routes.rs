@@ -12,7 +12,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::documents::{self, Document};
-use super::external_metrics::{ExternalMetricValueList, GROUP, MetricsProvider, VERSION};
+use super::external_metrics::{
+    ExternalMetricValueList, GROUP_PATH, GROUP_VERSION_PATH, MetricsProvider, NAMESPACES_PREFIX,
+};
 use super::health::HealthChecks;
 use super::telemetry::Telemetry;
 use crate::apimachinery::selector::LabelSelector;
@@ -34,9 +36,8 @@ pub fn with_telemetry(app: Router, telemetry: Arc<Telemetry>) -> Router {
 
 /// The low-cardinality route label for metrics.
 pub fn route_label(path: &str) -> &'static str {
-    let metric_prefix = format!("/apis/{GROUP}/{VERSION}/namespaces/");
     match path {
-        p if p.starts_with(&metric_prefix) => "metric",
+        p if p.starts_with(NAMESPACES_PREFIX) => "metric",
         "/apis" | "/api" => "discovery",
         p if p.starts_with("/apis/") => "discovery",
         p if p.starts_with("/openapi/") => "openapi",
@@ -68,11 +69,13 @@ async fn dispatch(State(state): State<Arc<ApiState>>, req: Request) -> Response 
     let headers = req.headers().clone();
     match path.trim_end_matches('/') {
         "/apis" => document(&documents::API_GROUP_LIST, &headers),
-        p if p == format!("/apis/{GROUP}") => document(&documents::API_GROUP, &headers),
-        p if p == format!("/apis/{GROUP}/{VERSION}") => document(&documents::API_RESOURCE_LIST, &headers),
+        GROUP_PATH => document(&documents::API_GROUP, &headers),
+        GROUP_VERSION_PATH => document(&documents::API_RESOURCE_LIST, &headers),
         "/openapi/v2" => document(&documents::V2, &headers),
         "/openapi/v3" => document(&documents::V3_INDEX, &headers),
-        p if p == format!("/openapi/v3/apis/{GROUP}/{VERSION}") => document(&documents::V3_GROUP_VERSION, &headers),
+        p if p.strip_prefix("/openapi/v3") == Some(GROUP_VERSION_PATH) => {
+            document(&documents::V3_GROUP_VERSION, &headers)
+        }
         "/version" => json_response(StatusCode::OK, &documents::version()),
         _ => other(&state, &path, &query),
     }
@@ -82,8 +85,7 @@ fn other(state: &ApiState, path: &str, query: &str) -> Response {
     if let Some(resp) = health(state, path, query) {
         return resp;
     }
-    let prefix = format!("/apis/{GROUP}/{VERSION}/namespaces/");
-    match path.strip_prefix(&prefix).map(|rest| rest.split('/').collect::<Vec<_>>()).as_deref() {
+    match path.strip_prefix(NAMESPACES_PREFIX).map(|rest| rest.split('/').collect::<Vec<_>>()).as_deref() {
         Some([ns, metric]) if !ns.is_empty() && !metric.is_empty() => metric_values(state, ns, metric, query),
         _ => ApiError::path_not_found().into_response(),
     }

@@ -19,6 +19,8 @@ pub(super) use verifier::handshake_verifier;
 /// The current client CAs; swapped whole by `set`, read lock-free by every handshake.
 pub struct ClientCaStore {
     state: ArcSwap<TrustState>,
+    /// Bumped by every `set`, so per-connection results know when to re-verify.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 /// Verifiers built from one `set` call. `None`: no CA of that kind.
@@ -44,7 +46,7 @@ pub struct ClientCertTrust {
 impl ClientCaStore {
     /// A store that trusts no client certificate until `set`.
     pub fn new() -> Arc<Self> {
-        Arc::new(Self { state: ArcSwap::from_pointee(TrustState::default()) })
+        Arc::new(Self { state: ArcSwap::from_pointee(TrustState::default()), generation: Default::default() })
     }
 
     /// Replace both CA bundles (PEM; `None` or blank: none of that kind). Takes effect for the
@@ -59,7 +61,13 @@ impl ClientCaStore {
             union: verifier("client + requestheader", union)?,
         };
         self.state.store(Arc::new(state));
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Ok(())
+    }
+
+    /// Changes whenever the CAs are replaced.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Which CA `chain` (leaf first, as presented) verifies against, now.

@@ -8,11 +8,10 @@ use std::time::Duration;
 use k8s_openapi::api::authorization::v1::{
     NonResourceAttributes, ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec, SubjectAccessReviewStatus,
 };
-use kube::api::{Api, PostParams};
 use moka::Expiry;
 use moka::future::Cache;
 
-use super::retry::with_retry;
+use super::retry::create_review;
 use super::stats::Counters;
 use super::{Attributes, AuthError, CacheStats, Decision};
 
@@ -98,18 +97,7 @@ impl Authorizer {
     }
 
     async fn review(&self, attrs: &Attributes) -> Result<CachedDecision, AuthError> {
-        let api: Api<SubjectAccessReview> = Api::all(self.client.clone());
-        let request = access_review(attrs);
-        let response = with_retry(|| {
-            let params = PostParams::default();
-            let (api, request) = (&api, &request);
-            async move { api.create(&params, request).await }
-        })
-        .await
-        .map_err(|e| AuthError::Api {
-            call: "SubjectAccessReview",
-            reason: format!("{e} (the ServiceAccount needs the system:auth-delegator ClusterRole)"),
-        })?;
+        let response = create_review(&self.client, "SubjectAccessReview", &access_review(attrs)).await?;
         Ok(self.cached(decision(response.status.unwrap_or_default())))
     }
 

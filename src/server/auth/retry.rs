@@ -35,3 +35,31 @@ fn transient(error: &kube::Error) -> bool {
         _ => true,
     }
 }
+
+/// Creates a review object (TokenReview, SubjectAccessReview) with retries; a failure names the
+/// call and the RBAC the server needs for it.
+pub(super) async fn create_review<K>(
+    client: &kube::Client,
+    call: &'static str,
+    request: &K,
+) -> Result<K, super::AuthError>
+where
+    K: kube::Resource<Scope = k8s_openapi::ClusterResourceScope>
+        + serde::Serialize
+        + serde::de::DeserializeOwned
+        + Clone
+        + std::fmt::Debug,
+    K::DynamicType: Default,
+{
+    let api: kube::Api<K> = kube::Api::all(client.clone());
+    with_retry(|| {
+        let params = kube::api::PostParams::default();
+        let api = &api;
+        async move { api.create(&params, request).await }
+    })
+    .await
+    .map_err(|e| super::AuthError::Api {
+        call,
+        reason: format!("{e} (the ServiceAccount needs the system:auth-delegator ClusterRole)"),
+    })
+}

@@ -2,9 +2,8 @@
 //! ourselves, as Go's `webhooktoken` authenticator does.
 
 use k8s_openapi::api::authentication::v1::{TokenReview, TokenReviewSpec, TokenReviewStatus};
-use kube::api::{Api, PostParams};
 
-use super::retry::with_retry;
+use super::retry::create_review;
 use super::{AuthError, UserInfo};
 
 /// `Ok(Err(reason))` is a definite "not authenticated"; `Err` means no answer was had.
@@ -13,18 +12,7 @@ pub(super) async fn review(
     token: &str,
     audiences: &[String],
 ) -> Result<Result<UserInfo, String>, AuthError> {
-    let api: Api<TokenReview> = Api::all(client.clone());
-    let request = review_request(token, audiences);
-    let response = with_retry(|| {
-        let params = PostParams::default();
-        let (api, request) = (&api, &request);
-        async move { api.create(&params, request).await }
-    })
-    .await
-    .map_err(|e| AuthError::Api {
-        call: "TokenReview",
-        reason: format!("{e} (the ServiceAccount needs the system:auth-delegator ClusterRole)"),
-    })?;
+    let response = create_review(client, "TokenReview", &review_request(token, audiences)).await?;
     Ok(outcome(response.status.unwrap_or_default(), audiences))
 }
 

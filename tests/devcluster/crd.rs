@@ -191,22 +191,8 @@ async fn deleting_a_crd_deletes_its_objects_first() {
     let (code, _) = get(&dc, "/apis/datadoghq.com/v1alpha2/namespaces/default/datadogpodautoscalers/doomed").await;
     assert_eq!(code, 404, "group no longer served");
     // Recreating the CRD does not resurrect old objects.
-    install_crds_one(&dc, "datadoghq.com_datadogpodautoscalers.yaml").await;
+    super::support::create_crd_file(&dc, "datadoghq.com_datadogpodautoscalers.yaml").await;
     let (code, list) = get(&dc, "/apis/datadoghq.com/v1alpha2/datadogpodautoscalers").await;
     assert_eq!(code, 200, "{list}");
     assert!(list["items"].as_array().unwrap().is_empty(), "{list}");
-}
-
-async fn install_crds_one(dc: &autoscaling_apiserver::devcluster::DevCluster, file: &str) {
-    for doc in yaml_docs(&super::support::crd_path(file)) {
-        let (code, body) = raw(
-            dc,
-            reqwest::Method::POST,
-            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
-            "application/json",
-            doc.to_string(),
-        )
-        .await;
-        assert_eq!(code, 201, "{body}");
-    }
 }

@@ -66,6 +66,21 @@ pub fn yaml_docs(path: &str) -> Vec<Value> {
         .collect()
 }
 
+/// Creates the CRDs in one reference file (not waiting for them to be established).
+pub async fn create_crd_file(dc: &DevCluster, file: &str) {
+    for doc in yaml_docs(&crd_path(file)) {
+        let (code, body) = raw(
+            dc,
+            reqwest::Method::POST,
+            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+            "application/json",
+            doc.to_string(),
+        )
+        .await;
+        assert_eq!(code, 201, "{file}: {body}");
+    }
+}
+
 /// Installs the three reference CRDs and waits until they are served.
 pub async fn install_crds(dc: &DevCluster) {
     for f in [
@@ -73,17 +88,7 @@ pub async fn install_crds(dc: &DevCluster) {
         "datadoghq.com_datadogmetrics.yaml",
         "datadoghq.com_datadogpodautoscalerclusterprofiles.yaml",
     ] {
-        for doc in yaml_docs(&crd_path(f)) {
-            let (code, body) = raw(
-                dc,
-                reqwest::Method::POST,
-                "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
-                "application/json",
-                doc.to_string(),
-            )
-            .await;
-            assert_eq!(code, 201, "{f}: {body}");
-        }
+        create_crd_file(dc, f).await;
     }
     let client = dc.client().await.expect("client");
     let crds: kube::Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =

@@ -11,7 +11,10 @@ pub mod rbac;
 pub mod schema;
 pub mod tokens;
 
+mod admission;
 mod auth;
+#[allow(dead_code)] // used by the aggregation layer and admission, in progress
+mod backends;
 mod bootstrap;
 mod controllers;
 mod crd;

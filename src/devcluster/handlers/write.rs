@@ -6,6 +6,7 @@ use axum::http::{StatusCode, header};
 use axum::response::Response;
 use serde_json::{Value, json};
 
+use super::super::admission;
 use super::super::ops::{DeleteOptions, FieldValidation, Outcome, PatchKind, WriteOptions};
 use super::super::registry::ResourceType;
 use super::super::status::{ApiError, ApiResult};
@@ -56,7 +57,7 @@ pub async fn create(call: Call, rt: Arc<ResourceType>) -> ApiResult<Response> {
     let opts = write_options(&call, None)?;
     let (call, bytes) = body_bytes(call).await?;
     let obj = decode_object(&call.headers, &bytes)?;
-    Ok(respond(call.cluster.op_create(&rt, &call.info.namespace, obj, &opts)?))
+    Ok(respond(admission::create(&call.cluster, &rt, &call.info.namespace, obj, &opts, &call.user).await?))
 }
 
 pub async fn update(call: Call, rt: Arc<ResourceType>) -> ApiResult<Response> {
@@ -67,7 +68,8 @@ pub async fn update_sub(call: Call, rt: Arc<ResourceType>, sub: Option<&str>) ->
     let opts = write_options(&call, sub)?;
     let (call, bytes) = body_bytes(call).await?;
     let obj = decode_object(&call.headers, &bytes)?;
-    Ok(respond(call.cluster.op_update(&rt, &call.info.namespace, &call.info.name, obj, &opts)?))
+    let (ns, name) = (&call.info.namespace, &call.info.name);
+    Ok(respond(admission::update(&call.cluster, &rt, ns, name, obj, &opts, &call.user).await?))
 }
 
 pub async fn patch(call: Call, rt: Arc<ResourceType>) -> ApiResult<Response> {
@@ -89,7 +91,8 @@ pub async fn patch_sub(call: Call, rt: Arc<ResourceType>, sub: Option<&str>) -> 
         ));
     }
     let (call, bytes) = body_bytes(call).await?;
-    Ok(respond(call.cluster.op_patch(&rt, &call.info.namespace, &call.info.name, kind, &bytes, &opts)?))
+    let (ns, name) = (&call.info.namespace, &call.info.name);
+    Ok(respond(admission::patch(&call.cluster, &rt, ns, name, kind, &bytes, &opts, &call.user).await?))
 }
 
 async fn delete_options(call: Call) -> ApiResult<(Call, DeleteOptions)> {
@@ -110,7 +113,7 @@ async fn delete_options(call: Call) -> ApiResult<(Call, DeleteOptions)> {
 
 pub async fn delete(call: Call, rt: Arc<ResourceType>) -> ApiResult<Response> {
     let (call, opts) = delete_options(call).await?;
-    let obj = call.cluster.op_delete(&rt, &call.info.namespace, &call.info.name, &opts)?;
+    let obj = admission::delete(&call.cluster, &rt, &call.info.namespace, &call.info.name, &opts, &call.user).await?;
     Ok(json(StatusCode::OK, &obj, &[]))
 }
 

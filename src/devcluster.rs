@@ -176,7 +176,19 @@ impl DevCluster {
 
     /// Issues a ServiceAccount token (as `serviceaccounts/token` does) for tests.
     pub fn service_account_token(&self, namespace: &str, name: &str, audiences: &[String]) -> anyhow::Result<String> {
-        Ok(handlers::issue_token(&self.cluster, namespace, name, audiences, 3600, None)?.0)
+        self.service_account_token_for(namespace, name, audiences, Duration::from_secs(3600))
+    }
+
+    /// A ServiceAccount token valid for `ttl` (e.g. a long-running `dev` session's server).
+    pub fn service_account_token_for(
+        &self,
+        namespace: &str,
+        name: &str,
+        audiences: &[String],
+        ttl: Duration,
+    ) -> anyhow::Result<String> {
+        let seconds = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
+        Ok(handlers::issue_token(&self.cluster, namespace, name, audiences, seconds, None)?.0)
     }
 
     /// Creates namespaces, Deployments' ReplicaSets and their pods directly in the store (benchmarks).

@@ -322,6 +322,10 @@ impl Cluster {
                 find_dropped(&input, &out, "", &mut dropped);
                 unknown_fields(opts.field_validation, &dropped, warnings)?;
                 defaults::apply(&rt.group, &rt.version, &rt.kind, &mut out);
+                let causes = builtin::validate(&rt.group, &rt.kind, &out);
+                if !causes.is_empty() {
+                    return Err(ApiError::invalid(&rt.kind, &rt.group, name, causes));
+                }
                 Ok(out)
             }
         }

@@ -77,7 +77,6 @@ impl DevStack {
         for doc in rest.iter().filter(|d| !is_server_workload(d)) {
             manifests::apply(&admin, doc, FIELD_MANAGER).await?;
         }
-        ensure_authentication_reader_role(&admin).await?;
 
         let token = cluster.service_account_token_for(NAMESPACE, SERVICE_ACCOUNT, &[], TOKEN_TTL)?;
         let server_client = cluster.client_with_token(&token).await?;
@@ -179,22 +178,6 @@ fn with_server_port(mut doc: Value, port: u16) -> Value {
         }
     }
     doc
-}
-
-/// kube-apiserver's bootstrap Role that lets delegated-auth servers read
-/// `kube-system/extension-apiserver-authentication` (deploy/ binds it, a real cluster has it).
-async fn ensure_authentication_reader_role(admin: &kube::Client) -> anyhow::Result<()> {
-    let roles: kube::Api<k8s_openapi::api::rbac::v1::Role> = kube::Api::namespaced(admin.clone(), "kube-system");
-    if roles.get_opt("extension-apiserver-authentication-reader").await?.is_some() {
-        return Ok(());
-    }
-    let role = json!({
-        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
-        "metadata": {"name": "extension-apiserver-authentication-reader", "namespace": "kube-system"},
-        "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"],
-                   "resourceNames": ["extension-apiserver-authentication"]}]
-    });
-    manifests::apply(admin, &role, "kube-apiserver").await
 }
 
 /// The repository root when running from a checkout (for `dev` started outside it: `--manifests`).

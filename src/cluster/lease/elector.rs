@@ -180,10 +180,16 @@ fn lease_seconds(lease: Duration) -> i64 {
     i64::try_from(lease.as_secs()).unwrap_or(i64::MAX).max(1)
 }
 
+impl From<LockError> for Attempt {
+    fn from(error: LockError) -> Self {
+        Attempt::Lock(Box::new(error))
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 enum Attempt {
     #[error(transparent)]
-    Lock(#[from] LockError),
+    Lock(#[from] Box<LockError>),
     #[error("no answer within the renew deadline")]
     TimedOut,
 }

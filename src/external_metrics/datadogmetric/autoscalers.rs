@@ -129,11 +129,11 @@ pub fn references(config: &ProviderConfig, hpas: &[Arc<HorizontalPodAutoscaler>]
                 _ => continue,
             };
             let entry = found.entry(id).or_default();
-            if let Some((metric_name, labels)) = plain {
-                if entry.references.is_empty() {
-                    entry.metric_name = metric_name;
-                    entry.labels = labels;
-                }
+            if let Some((metric_name, labels)) = plain
+                && entry.references.is_empty()
+            {
+                entry.metric_name = metric_name;
+                entry.labels = labels;
             }
             entry.references.push(reference.clone());
         }

@@ -45,11 +45,16 @@ impl Retriever {
             tokio::select! {
                 _ = stop.changed() => return,
                 _ = ticks.tick() => {
-                    if self.leader.is_leader_now() {
-                        let started = std::time::Instant::now();
-                        self.refresh().await;
-                        tracing::debug!(elapsed = ?started.elapsed(), "refreshed DatadogMetrics");
+                    if !self.leader.is_leader_now() {
+                        continue;
                     }
+                    let started = std::time::Instant::now();
+                    // A Datadog call in flight must not hold up shutdown.
+                    tokio::select! {
+                        _ = stop.changed() => return,
+                        _ = self.refresh() => {}
+                    }
+                    tracing::debug!(elapsed = ?started.elapsed(), "refreshed DatadogMetrics");
                 }
             }
         }

@@ -36,6 +36,10 @@ impl DatadogMetricStore {
         self.metrics.read().len()
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.metrics.read().is_empty()
+    }
+
     pub fn get(&self, id: &str) -> Option<MetricState> {
         self.metrics.read().get(id).cloned()
     }

@@ -10,10 +10,13 @@ use regex::Regex;
 
 static VARIABLE: LazyLock<Regex> = LazyLock::new(|| Regex::new("%%.+?%%").expect("valid regex"));
 
+/// Reads an environment variable (the process environment, or a fixed map in tests).
+pub type EnvLookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
 /// What templates resolve against.
 pub struct TemplateContext {
     pub cluster_name: Option<String>,
-    pub env: Box<dyn Fn(&str) -> Option<String> + Send + Sync>,
+    pub env: EnvLookup,
 }
 
 impl TemplateContext {

@@ -23,6 +23,7 @@ mod discovery;
 mod faults;
 mod gc;
 mod handlers;
+mod hpa;
 mod kubeconfig;
 mod lists;
 mod meta;
@@ -37,6 +38,7 @@ mod tls;
 
 pub use crate::apimachinery::status::ApiError;
 pub use faults::{Faults, RequestFault};
+pub use hpa::USAGE_ANNOTATION_PREFIX;
 pub use ops::{DeleteOptions, FieldValidation, PatchKind, Propagation, WriteOptions};
 pub use populate::PopulateSpec;
 
@@ -66,6 +68,11 @@ pub struct Config {
     pub bookmark_interval: Duration,
     /// Largest request body accepted (kube-apiserver: 3 MiB).
     pub max_body_bytes: usize,
+    /// How often the HPA controller syncs every HPA (`--horizontal-pod-autoscaler-sync-period`).
+    pub hpa_sync_period: Duration,
+    /// `--horizontal-pod-autoscaler-downscale-stabilization`: the scale-down window of HPAs without
+    /// `behavior.scaleDown.stabilizationWindowSeconds`.
+    pub hpa_downscale_stabilization: Duration,
 }
 
 impl Default for Config {
@@ -75,6 +82,8 @@ impl Default for Config {
             history_limit: 100_000,
             bookmark_interval: Duration::from_secs(60),
             max_body_bytes: 3 * 1024 * 1024,
+            hpa_sync_period: Duration::from_secs(15),
+            hpa_downscale_stabilization: Duration::from_secs(300),
         }
     }
 }
@@ -125,7 +134,8 @@ impl DevCluster {
         let mut tasks = JoinSet::new();
         tasks.spawn(server::serve(listener, tls::server_config(&serving)?, cluster.clone(), stop.clone()));
         tasks.spawn(gc::run(cluster.clone(), stop.clone()));
-        tasks.spawn(controllers::run(cluster.clone(), stop));
+        tasks.spawn(controllers::run(cluster.clone(), stop.clone()));
+        tasks.spawn(hpa::run(cluster.clone(), format!("https://{addr}"), ca.cert_pem(), stop));
         tracing::info!(%addr, "devcluster serving");
         Ok(DevCluster { addr, ca_pem: ca.cert_pem(), cluster, shutdown, tasks })
     }

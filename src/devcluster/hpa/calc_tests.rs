@@ -119,9 +119,9 @@ fn requests_sum_containers_and_sidecars_or_use_pod_level() {
         "containers": [{"name": "a", "resources": {"requests": {"cpu": "250m"}}}, {"name": "b", "resources": {"requests": {"cpu": "0.5"}}}],
         "initContainers": [{"name": "s", "restartPolicy": "Always", "resources": {"requests": {"cpu": "100m"}}}, {"name": "i"}]
     }});
-    assert_eq!(pod_requests(&[pod.clone()], "cpu"), Ok(BTreeMap::from([("p".into(), 850)])));
+    assert_eq!(pod_requests(std::slice::from_ref(&pod), "cpu"), Ok(BTreeMap::from([("p".into(), 850)])));
     assert_eq!(pod_requests(&[pod], "memory"), Err("missing request for memory in container a of Pod p".into()));
     let pod_level = json!({"metadata": {"name": "q"}, "spec": {"resources": {"requests": {"cpu": "2"}}, "containers": [{"name": "a"}]}});
-    assert_eq!(pod_requests(&[pod_level.clone()], "cpu"), Ok(BTreeMap::from([("q".into(), 2000)])));
+    assert_eq!(pod_requests(std::slice::from_ref(&pod_level), "cpu"), Ok(BTreeMap::from([("q".into(), 2000)])));
     assert_eq!(pod_requests(&[pod_level], "memory"), Err("missing pod-level request for memory in Pod q".into()));
 }

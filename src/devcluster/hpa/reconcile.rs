@@ -129,7 +129,9 @@ pub async fn reconcile<A: HpaApi>(
     let scale = match api.get_scale(ns, &group, &version, kind, name).await {
         Ok(scale) => scale,
         Err(e) => {
-            return s.fail_get_scale(e.clone(), format!("failed to query scale subresource for {reference}: {e}")).await;
+            return s
+                .fail_get_scale(e.clone(), format!("failed to query scale subresource for {reference}: {e}"))
+                .await;
         }
     };
     let ok_scale = "the HPA controller was able to get the target's current scale";

@@ -299,8 +299,12 @@ async fn deployment_follows_an_external_metric_served_by_our_server() {
     let deployment = "/apis/apps/v1/namespaces/default/deployments/web";
     // 42 against 10 per pod → 5 (default scale-up policies allow +4 from 1).
     wait_for(&dc, deployment, "1 → 5", |d| d["spec"]["replicas"] == 5 && d["status"]["replicas"] == 5).await;
-    let h = wait_for(&dc, &format!("{HPAS}/web"), "status at 5", |h| h["status"]["currentReplicas"] == 5).await;
-    assert_eq!(h["status"]["currentMetrics"][0]["external"]["current"]["averageValue"], "8400m");
+    // Once the Deployment reports 5 replicas: 42 / 5 = 8.4 per pod, within reach of 5 → stays 5.
+    let h = wait_for(&dc, &format!("{HPAS}/web"), "8400m per pod", |h| {
+        h["status"]["currentMetrics"][0]["external"]["current"]["averageValue"] == "8400m"
+    })
+    .await;
+    assert_eq!((h["status"]["currentReplicas"].as_i64(), h["status"]["desiredReplicas"].as_i64()), (Some(5), Some(5)));
     let (_, events) = get(&dc, "/api/v1/namespaces/default/events").await;
     let selector =
         "&LabelSelector{MatchLabels:map[string]string{app: web,},MatchExpressions:[]LabelSelectorRequirement{},}";

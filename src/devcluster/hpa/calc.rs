@@ -313,5 +313,4 @@ fn container_requests(pod: &Value, name: &str, resource: &str) -> Result<i64, St
 }
 
 #[cfg(test)]
-#[path = "calc_tests.rs"]
 mod tests;

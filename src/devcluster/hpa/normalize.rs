@@ -356,5 +356,4 @@ fn scale_down_limit(current: i32, up: &[ScaleEvent], down: &[ScaleEvent], rules:
 }
 
 #[cfg(test)]
-#[path = "normalize_tests.rs"]
 mod tests;

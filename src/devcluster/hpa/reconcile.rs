@@ -304,5 +304,4 @@ async fn compute_all<A: HpaApi>(
 }
 
 #[cfg(test)]
-#[path = "reconcile_tests.rs"]
 mod tests;

@@ -333,3 +333,39 @@ async fn deployment_follows_an_external_metric_served_by_our_server() {
     );
     dc.shutdown().await;
 }
+
+/// kube-apiserver's bootstrap `system:controller:horizontal-pod-autoscaler` role, bound to the
+/// ServiceAccount devcluster creates for its HPA controller.
+#[tokio::test]
+async fn hpa_controller_service_account_has_the_bootstrap_role() {
+    let dc = start_with(Config::default()).await;
+    let (code, sa) = get(&dc, "/api/v1/namespaces/kube-system/serviceaccounts/horizontal-pod-autoscaler").await;
+    assert_eq!(code, 200, "{sa}");
+    let user = "system:serviceaccount:kube-system:horizontal-pod-autoscaler";
+    let cases = [
+        (
+            json!({"verb": "list", "group": "external.metrics.k8s.io", "resource": "datadogmetric@default:web-rps", "namespace": "default"}),
+            true,
+        ),
+        (json!({"verb": "get", "group": "custom.metrics.k8s.io", "resource": "pods", "namespace": "default"}), true),
+        (
+            json!({"verb": "update", "group": "apps", "resource": "deployments", "subresource": "scale", "namespace": "default"}),
+            true,
+        ),
+        (
+            json!({"verb": "update", "group": "autoscaling", "resource": "horizontalpodautoscalers", "subresource": "status", "namespace": "default"}),
+            true,
+        ),
+        (json!({"verb": "patch", "group": "", "resource": "events", "namespace": "default"}), true),
+        (json!({"verb": "list", "group": "", "resource": "pods", "namespace": "default"}), true),
+        (json!({"verb": "update", "group": "apps", "resource": "deployments", "namespace": "default"}), false),
+        (json!({"verb": "delete", "group": "", "resource": "pods", "namespace": "default"}), false),
+    ];
+    for (attributes, expected) in cases {
+        let review = json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+            "spec": {"user": user, "groups": ["system:serviceaccounts", "system:serviceaccounts:kube-system"], "resourceAttributes": attributes}});
+        let out = create(&dc, "/apis/authorization.k8s.io/v1/subjectaccessreviews", review).await;
+        assert_eq!(out["status"]["allowed"], expected, "{attributes}: {out}");
+    }
+    dc.shutdown().await;
+}

@@ -24,6 +24,7 @@ mod discovery;
 mod faults;
 mod gc;
 mod handlers;
+mod hpa;
 mod kubeconfig;
 mod lists;
 mod meta;
@@ -38,6 +39,7 @@ mod tls;
 
 pub use crate::apimachinery::status::ApiError;
 pub use faults::{Faults, RequestFault};
+pub use hpa::USAGE_ANNOTATION_PREFIX;
 pub use ops::{DeleteOptions, FieldValidation, PatchKind, Propagation, WriteOptions};
 pub use populate::PopulateSpec;
 
@@ -69,6 +71,11 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// How often every APIService's availability is re-checked besides on changes (kube-aggregator: 30 s).
     pub apiservice_resync: Duration,
+    /// How often the HPA controller syncs every HPA (`--horizontal-pod-autoscaler-sync-period`).
+    pub hpa_sync_period: Duration,
+    /// `--horizontal-pod-autoscaler-downscale-stabilization`: the scale-down window of HPAs without
+    /// `behavior.scaleDown.stabilizationWindowSeconds`.
+    pub hpa_downscale_stabilization: Duration,
 }
 
 impl Default for Config {
@@ -79,6 +86,8 @@ impl Default for Config {
             bookmark_interval: Duration::from_secs(60),
             max_body_bytes: 3 * 1024 * 1024,
             apiservice_resync: Duration::from_secs(30),
+            hpa_sync_period: Duration::from_secs(15),
+            hpa_downscale_stabilization: Duration::from_secs(300),
         }
     }
 }
@@ -140,7 +149,8 @@ impl DevCluster {
         tasks.spawn(server::serve(listener, tls::server_config(&serving)?, cluster.clone(), stop.clone()));
         tasks.spawn(gc::run(cluster.clone(), stop.clone()));
         tasks.spawn(aggregation::run(cluster.clone(), stop.clone()));
-        tasks.spawn(controllers::run(cluster.clone(), stop));
+        tasks.spawn(controllers::run(cluster.clone(), stop.clone()));
+        tasks.spawn(hpa::run(cluster.clone(), format!("https://{addr}"), ca.cert_pem(), stop));
         tracing::info!(%addr, "devcluster serving");
         Ok(DevCluster { addr, ca_pem: ca.cert_pem(), cluster, shutdown, tasks })
     }

@@ -5,6 +5,7 @@ mod devcluster {
     pub mod crd;
     pub mod crud;
     pub mod gc;
+    pub mod hpa;
     pub mod kubectl;
     pub mod patch;
     pub mod rbac;

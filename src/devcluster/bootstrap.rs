@@ -47,6 +47,12 @@ pub fn seed(cluster: &Cluster) -> anyhow::Result<()> {
         let obj = json!({"apiVersion":"v1","kind":"Namespace","metadata":{"name":name,"labels":{"kubernetes.io/metadata.name":name}}});
         cluster.op_create(&ns, "", obj, &opts)?;
     }
+    let sa = cluster
+        .registry
+        .lookup("", "v1", "serviceaccounts")
+        .ok_or_else(|| anyhow::anyhow!("serviceaccounts not served"))?;
+    let hpa_sa = json!({"apiVersion":"v1","kind":"ServiceAccount","metadata":{"name":super::hpa::SA_NAME,"namespace":super::hpa::SA_NAMESPACE}});
+    cluster.op_create(&sa, super::hpa::SA_NAMESPACE, hpa_sa, &opts)?;
     let (roles, bindings) = rbac::bootstrap_policy();
     create_all(cluster, "clusterroles", roles.into_iter().map(serde_json::to_value), &opts)?;
     create_all(cluster, "clusterrolebindings", bindings.into_iter().map(serde_json::to_value), &opts)?;

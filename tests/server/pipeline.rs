@@ -184,12 +184,13 @@ async fn front_proxy_identity_is_trusted_only_from_the_front_proxy_certificate()
 async fn authorization_uses_subject_access_reviews() {
     let s = setup().await;
     let aggregator = http(&s, Some(s.front_proxy.client("front-proxy-client", &[])));
-    let hpa = [("X-Remote-User", "system:serviceaccount:kube-system:horizontal-pod-autoscaler")];
+    // Not the HPA controller: kube-apiserver's bootstrap policy already lets that one read external metrics.
+    let hpa = [("X-Remote-User", "system:serviceaccount:default:hpa-reader")];
     let (code, body) = get(&aggregator, url(&s, METRIC), &hpa).await;
     assert_eq!(code, 403, "{body}");
     assert_eq!(
         body["message"],
-        "datadogmetric@default:web-rps.external.metrics.k8s.io is forbidden: User \"system:serviceaccount:kube-system:horizontal-pod-autoscaler\" cannot list resource \"datadogmetric@default:web-rps\" in API group \"external.metrics.k8s.io\" in the namespace \"default\""
+        "datadogmetric@default:web-rps.external.metrics.k8s.io is forbidden: User \"system:serviceaccount:default:hpa-reader\" cannot list resource \"datadogmetric@default:web-rps\" in API group \"external.metrics.k8s.io\" in the namespace \"default\""
     );
     assert_eq!(calls(&s), 0);
     let admin = s.dc.client().await.unwrap();
@@ -197,7 +198,7 @@ async fn authorization_uses_subject_access_reviews() {
         "rules":[{"apiGroups":["external.metrics.k8s.io"],"resources":["*"],"verbs":["get","list","watch"]}]});
     let binding = json!({"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRoleBinding","metadata":{"name":"hpa-external-metrics"},
         "roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"external-metrics-reader"},
-        "subjects":[{"kind":"ServiceAccount","name":"horizontal-pod-autoscaler","namespace":"kube-system"}]});
+        "subjects":[{"kind":"ServiceAccount","name":"hpa-reader","namespace":"default"}]});
     let dyn_api = |kind: &str, plural: &str| {
         let gvk = kube::core::GroupVersionKind::gvk("rbac.authorization.k8s.io", "v1", kind);
         Api::<kube::api::DynamicObject>::all_with(

@@ -40,6 +40,7 @@ pub fn bootstrap_policy() -> (Vec<ClusterRole>, Vec<ClusterRoleBinding>) {
         plain_role("system:auth-delegator", auth_delegator_rules()),
         plain_role("system:kube-aggregator", vec![rule(READ, &[""], &["services", "endpoints"])]),
         plain_role("system:service-account-issuer-discovery", vec![url_rule(&["get"], ISSUER_DISCOVERY_URLS)]),
+        plain_role(HPA_CONTROLLER_ROLE, hpa_controller_rules()),
     ];
     roles.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
     (roles, bootstrap_bindings())
@@ -72,6 +73,23 @@ fn bootstrap_bindings() -> Vec<ClusterRoleBinding> {
         group_binding("system:basic-user", &["system:authenticated"]),
         group_binding("system:public-info-viewer", &["system:authenticated", "system:unauthenticated"]),
         group_binding("system:service-account-issuer-discovery", &["system:serviceaccounts"]),
+        service_account_binding(HPA_CONTROLLER_ROLE, "kube-system", "horizontal-pod-autoscaler"),
+    ]
+}
+
+const HPA_CONTROLLER_ROLE: &str = "system:controller:horizontal-pod-autoscaler";
+
+/// `controller_policy.go`'s horizontal-pod-autoscaler role.
+fn hpa_controller_rules() -> Vec<PolicyRule> {
+    vec![
+        rule(READ, &["autoscaling"], &["horizontalpodautoscalers"]),
+        rule(&["update"], &["autoscaling"], &["horizontalpodautoscalers/status"]),
+        rule(&["get", "update"], &["*"], &["*/scale"]),
+        rule(&["list"], &[""], &["pods"]),
+        rule(&["list"], &["metrics.k8s.io"], &["pods"]),
+        rule(&["get", "list"], &["custom.metrics.k8s.io"], &["*"]),
+        rule(&["get", "list"], &["external.metrics.k8s.io"], &["*"]),
+        rule(&["create", "update", "patch"], &["", "events.k8s.io"], &["events"]),
     ]
 }
 
@@ -295,6 +313,24 @@ fn aggregated_role(name: &str, aggregates_label: &str, aggregated_into: Option<&
         metadata: bootstrap_meta(name, aggregated_into),
         rules: None,
         aggregation_rule: Some(AggregationRule { cluster_role_selectors: Some(vec![selector]) }),
+    }
+}
+
+/// A controller role's binding to its ServiceAccount (`system:controller:<name>` → `kube-system/<name>`).
+fn service_account_binding(role: &str, namespace: &str, name: &str) -> ClusterRoleBinding {
+    ClusterRoleBinding {
+        metadata: bootstrap_meta(role, None),
+        role_ref: RoleRef {
+            api_group: RBAC_GROUP.to_string(),
+            kind: "ClusterRole".to_string(),
+            name: role.to_string(),
+        },
+        subjects: Some(vec![Subject {
+            api_group: None,
+            kind: "ServiceAccount".to_string(),
+            name: name.to_string(),
+            namespace: Some(namespace.to_string()),
+        }]),
     }
 }
 

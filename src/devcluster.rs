@@ -34,6 +34,7 @@ mod server;
 mod store;
 mod table;
 mod tls;
+mod workloads;
 
 pub use crate::apimachinery::status::ApiError;
 pub use faults::{Faults, RequestFault};
@@ -66,6 +67,8 @@ pub struct Config {
     pub bookmark_interval: Duration,
     /// Largest request body accepted (kube-apiserver: 3 MiB).
     pub max_body_bytes: usize,
+    /// How long a pod started by the simulated kubelet stays Running but not Ready.
+    pub pod_ready_delay: Duration,
 }
 
 impl Default for Config {
@@ -75,6 +78,7 @@ impl Default for Config {
             history_limit: 100_000,
             bookmark_interval: Duration::from_secs(60),
             max_body_bytes: 3 * 1024 * 1024,
+            pod_ready_delay: Duration::from_millis(100),
         }
     }
 }
@@ -121,11 +125,13 @@ impl DevCluster {
         });
         bootstrap::observe(&cluster);
         bootstrap::seed(&cluster)?;
+        workloads::seed_nodes(&cluster)?;
         let (shutdown, stop) = watch::channel(false);
         let mut tasks = JoinSet::new();
         tasks.spawn(server::serve(listener, tls::server_config(&serving)?, cluster.clone(), stop.clone()));
         tasks.spawn(gc::run(cluster.clone(), stop.clone()));
-        tasks.spawn(controllers::run(cluster.clone(), stop));
+        tasks.spawn(controllers::run(cluster.clone(), stop.clone()));
+        tasks.spawn(workloads::run(cluster.clone(), stop));
         tracing::info!(%addr, "devcluster serving");
         Ok(DevCluster { addr, ca_pem: ca.cert_pem(), cluster, shutdown, tasks })
     }

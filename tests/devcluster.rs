@@ -12,4 +12,5 @@ mod devcluster {
     pub mod support;
     pub mod versions;
     pub mod watch;
+    pub mod workloads;
 }

@@ -24,7 +24,8 @@ const USER: &str = "statefulset-controller";
 pub async fn reconcile(w: &mut Workloads, key: &ObjectKey) -> ApiResult<()> {
     let Some(stored) = w.get(&w.types.statefulsets, key) else { return Ok(()) };
     let sts = stored.value();
-    let hash = template_hash(&sts["spec"]["template"], sts["status"]["collisionCount"].as_i64());
+    // The StatefulSet controller always hashes with a collision count (0 until a collision).
+    let hash = template_hash(&sts["spec"]["template"], Some(sts["status"]["collisionCount"].as_i64().unwrap_or(0)));
     let update_revision = format!("{}-{hash}", key.name);
     if !stored.deleting {
         ensure_revision(w, &sts, &update_revision, &hash, key).await?;

@@ -26,7 +26,7 @@ mod statefulset;
 pub use disruption::admit_eviction;
 pub use nodes::seed as seed_nodes;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -46,8 +46,10 @@ use super::store::{Change, ChangeType, ObjectKey, Stored};
 const RESYNC_INTERVAL: Duration = Duration::from_secs(60);
 /// Changes drained before a batch of reconciles.
 const BATCH: usize = 4096;
-/// A reconcile that hit a conflict or an error is retried after this.
+/// A reconcile that hit a conflict or an error is retried after this, doubling per failure in a row
+/// (a webhook that keeps refusing pods is not hammered) up to `MAX_RETRY_DELAY`.
 const RETRY_DELAY: Duration = Duration::from_millis(200);
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
 /// Field manager of the controllers' writes.
 const CONTROLLER_MANAGER: &str = "kube-controller-manager";
 
@@ -78,7 +80,7 @@ impl Types {
 }
 
 /// What one reconcile is about.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum Work {
     Deployment(ObjectKey),
     ReplicaSet(ObjectKey),
@@ -94,6 +96,8 @@ struct Workloads {
     types: Types,
     dirty: BTreeSet<Work>,
     due: BTreeMap<Instant, Vec<Work>>,
+    /// Failures in a row per work item, for the retry backoff.
+    failures: HashMap<Work, u32>,
     ready_delay: Duration,
     kubelet: kubelet::Kubelet,
 }
@@ -110,6 +114,7 @@ pub async fn run(cluster: Arc<Cluster>, mut stop: watch::Receiver<bool>) {
         types,
         dirty: BTreeSet::new(),
         due: BTreeMap::new(),
+        failures: HashMap::new(),
         ready_delay,
         kubelet: kubelet::Kubelet::default(),
     };
@@ -234,9 +239,17 @@ impl Workloads {
                 Work::Pod(key) => kubelet::reconcile(self, key).await,
                 Work::Budgets(ns) => disruption::reconcile(self, ns).await,
             };
-            if let Err(e) = result {
-                tracing::debug!(?work, error = %e.message, "workload reconcile retried");
-                self.later(RETRY_DELAY, work);
+            match result {
+                Ok(()) => {
+                    self.failures.remove(&work);
+                }
+                Err(e) => {
+                    let n = self.failures.entry(work.clone()).or_insert(0);
+                    *n += 1;
+                    let delay = RETRY_DELAY.saturating_mul(1 << (*n - 1).min(8)).min(MAX_RETRY_DELAY);
+                    tracing::debug!(?work, error = %e.message, ?delay, "workload reconcile retried");
+                    self.later(delay, work);
+                }
             }
         }
     }

@@ -263,3 +263,95 @@ async fn eviction_honours_the_budget_and_the_replica_set_replaces_the_pod() {
     .await;
     assert_eq!((status.desired_healthy, status.disruptions_allowed), (2, 1));
 }
+
+/// resourceVersion of every object in the populated namespaces.
+async fn versions(client: &kube::Client) -> Vec<(String, String)> {
+    let pods: Api<Pod> = Api::all(client.clone());
+    let sets: Api<ReplicaSet> = Api::all(client.clone());
+    let lp = ListParams::default();
+    let mut out: Vec<(String, String)> = Vec::new();
+    for p in pods.list(&lp).await.unwrap().items {
+        out.push((format!("pod {}", p.metadata.name.unwrap()), p.metadata.resource_version.unwrap()));
+    }
+    for rs in sets.list(&lp).await.unwrap().items {
+        out.push((format!("rs {}", rs.metadata.name.unwrap()), rs.metadata.resource_version.unwrap()));
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn populated_workloads_are_already_consistent_and_left_alone() {
+    let dc = start().await;
+    let client = dc.client().await.unwrap();
+    // 2,005 pods: the last ReplicaSet has 5, not 10.
+    let spec = autoscaling_apiserver::devcluster::PopulateSpec { pods: 2005, namespaces: 4, pods_per_owner: 10 };
+    dc.populate(&spec).unwrap();
+    let before = versions(&client).await;
+    assert_eq!(before.iter().filter(|(k, _)| k.starts_with("pod ")).count(), 2005);
+    // A Deployment rolled out afterwards proves the controllers have worked through the populated changes.
+    let deploys: Api<Deployment> = Api::namespaced(client.clone(), "default");
+    deploys.create(&PostParams::default(), &deployment("sentinel", 1, json!({"type": "RollingUpdate"}))).await.unwrap();
+    rolled_out(&deploys, "sentinel", 1).await;
+    let after: Vec<(String, String)> =
+        versions(&client).await.into_iter().filter(|(k, _)| !k.contains("sentinel")).collect();
+    let changed: Vec<_> = before.iter().zip(&after).filter(|(a, b)| a != b).take(3).collect();
+    assert_eq!(before.len(), after.len(), "no pod created or deleted");
+    assert!(changed.is_empty(), "populated objects rewritten: {changed:?}");
+}
+
+#[tokio::test]
+async fn budgets_scale_percentages_by_the_controllers_and_fail_sync_without_one() {
+    let dc = start().await;
+    let client = dc.client().await.unwrap();
+    let deploys: Api<Deployment> = Api::namespaced(client.clone(), "default");
+    deploys.create(&PostParams::default(), &deployment("api", 4, json!({"type": "RollingUpdate"}))).await.unwrap();
+    rolled_out(&deploys, "api", 4).await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let bare = json!({"metadata": {"name": "bare", "labels": {"app": "bare"}},
+                      "spec": {"containers": [{"name": "c", "image": "c:1"}]}});
+    pods.create(&PostParams::default(), &serde_json::from_value(bare).unwrap()).await.unwrap();
+    let pdbs: Api<PodDisruptionBudget> = Api::namespaced(client.clone(), "default");
+    for (name, app, spec) in [
+        ("max", "api", json!({"maxUnavailable": "25%"})),
+        ("min", "api", json!({"minAvailable": "50%"})),
+        ("orphan", "bare", json!({"minAvailable": "50%"})),
+    ] {
+        let mut spec = spec;
+        spec["selector"] = json!({"matchLabels": {"app": app}});
+        let pdb = json!({"metadata": {"name": name}, "spec": spec});
+        pdbs.create(&PostParams::default(), &serde_json::from_value(pdb).unwrap()).await.unwrap();
+    }
+    let status_of = async |name: &str| {
+        wait_for(&format!("budget {name}"), async || {
+            let s = pdbs.get(name).await.ok()?.status?;
+            (s.observed_generation == Some(1) && s.conditions.is_some()).then_some(s)
+        })
+        .await
+    };
+    let max = status_of("max").await;
+    assert_eq!((max.expected_pods, max.desired_healthy, max.disruptions_allowed), (4, 3, 1), "{max:?}");
+    let min = status_of("min").await;
+    assert_eq!((min.expected_pods, min.desired_healthy, min.disruptions_allowed), (4, 2, 2), "{min:?}");
+    let orphan = status_of("orphan").await;
+    let cond = &orphan.conditions.unwrap()[0];
+    assert_eq!((cond.status.as_str(), cond.reason.as_str()), ("False", "SyncFailed"));
+    assert_eq!(cond.message, "found no controllers for pod \"bare\"");
+    assert_eq!(orphan.disruptions_allowed, 0);
+
+    let victim = pods_of(&client, "api").await[0].metadata.name.clone().unwrap();
+    let (code, body) = evict(&dc, &victim).await;
+    assert_eq!(code, 500, "{body}");
+    assert_eq!(
+        body["message"],
+        "Internal error occurred: This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.",
+        "kube answers with apierrors.NewInternalError"
+    );
+    wait_for("bare pod running", async || pods.get("bare").await.ok().filter(is_ready)).await;
+    let (code, body) = evict(&dc, "bare").await;
+    assert_eq!(code, 429, "{body}");
+    assert_eq!(
+        body["details"]["causes"][0]["message"],
+        "The disruption budget orphan does not allow evicting pods currently because it failed sync: found no controllers for pod \"bare\""
+    );
+}

@@ -36,6 +36,7 @@ mod server;
 mod store;
 mod table;
 mod tls;
+mod workloads;
 
 pub use crate::apimachinery::status::ApiError;
 pub use faults::{Faults, RequestFault};
@@ -76,6 +77,8 @@ pub struct Config {
     /// `--horizontal-pod-autoscaler-downscale-stabilization`: the scale-down window of HPAs without
     /// `behavior.scaleDown.stabilizationWindowSeconds`.
     pub hpa_downscale_stabilization: Duration,
+    /// How long a pod started by the simulated kubelet stays Running but not Ready.
+    pub pod_ready_delay: Duration,
 }
 
 impl Default for Config {
@@ -88,6 +91,7 @@ impl Default for Config {
             apiservice_resync: Duration::from_secs(30),
             hpa_sync_period: Duration::from_secs(15),
             hpa_downscale_stabilization: Duration::from_secs(300),
+            pod_ready_delay: Duration::from_millis(100),
         }
     }
 }
@@ -144,13 +148,15 @@ impl DevCluster {
         bootstrap::observe(&cluster);
         bootstrap::seed(&cluster)?;
         aggregation::publish(&cluster, &ca.cert_pem())?;
+        workloads::seed_nodes(&cluster)?;
         let (shutdown, stop) = watch::channel(false);
         let mut tasks = JoinSet::new();
         tasks.spawn(server::serve(listener, tls::server_config(&serving)?, cluster.clone(), stop.clone()));
         tasks.spawn(gc::run(cluster.clone(), stop.clone()));
         tasks.spawn(aggregation::run(cluster.clone(), stop.clone()));
         tasks.spawn(controllers::run(cluster.clone(), stop.clone()));
-        tasks.spawn(hpa::run(cluster.clone(), format!("https://{addr}"), ca.cert_pem(), stop));
+        tasks.spawn(hpa::run(cluster.clone(), format!("https://{addr}"), ca.cert_pem(), stop.clone()));
+        tasks.spawn(workloads::run(cluster.clone(), stop));
         tracing::info!(%addr, "devcluster serving");
         Ok(DevCluster { addr, ca_pem: ca.cert_pem(), cluster, shutdown, tasks })
     }

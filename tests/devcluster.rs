@@ -13,4 +13,5 @@ mod devcluster {
     pub mod support;
     pub mod versions;
     pub mod watch;
+    pub mod workloads;
 }

@@ -131,7 +131,8 @@ pub fn tracks_generation(rt: &ResourceType) -> bool {
 
 /// Carries server-owned metadata from the stored object to its replacement and bumps generation when
 /// the spec (everything outside metadata and status) changed — for Deployments also on annotation changes.
-pub fn carry_over(old: &Value, new: &mut Value, rt: &ResourceType) {
+/// `bump: false` (status writes) never changes generation.
+pub fn carry_over(old: &Value, new: &mut Value, rt: &ResourceType, bump: bool) {
     for key in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"] {
         match old["metadata"].get(key) {
             Some(v) => new["metadata"][key] = v.clone(),
@@ -142,7 +143,7 @@ pub fn carry_over(old: &Value, new: &mut Value, rt: &ResourceType) {
             }
         }
     }
-    if tracks_generation(rt) && spec_changed(old, new, rt) {
+    if bump && tracks_generation(rt) && spec_changed(old, new, rt) {
         let g = old["metadata"]["generation"].as_i64().unwrap_or(0);
         new["metadata"]["generation"] = json!(g + 1);
     }

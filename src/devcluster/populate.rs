@@ -43,8 +43,15 @@ pub fn run(c: &Cluster, spec: &PopulateSpec) -> anyhow::Result<usize> {
         let ns = format!("bench-{}", group % namespaces);
         let app = format!("app-{group}");
         if i % per_owner == 0 {
-            let rs = c.op_create(&rs_rt, &ns, replica_set(&ns, &app, per_owner), &opts)?;
-            owner_uid = rs.object["metadata"]["uid"].as_str().unwrap_or_default().to_string();
+            let size = per_owner.min(spec.pods - i);
+            let mut rs = c.op_create(&rs_rt, &ns, replica_set(&ns, &app, size), &opts)?.object;
+            owner_uid = rs["metadata"]["uid"].as_str().unwrap_or_default().to_string();
+            // The status the ReplicaSet controller would write for its Ready pods, so it finds
+            // nothing to change.
+            rs["status"] = json!({"replicas": size, "fullyLabeledReplicas": size, "readyReplicas": size,
+                                  "availableReplicas": size, "observedGeneration": 1});
+            let status_opts = WriteOptions { subresource: Some("status".into()), ..opts.clone() };
+            c.op_update(&rs_rt, &ns, &format!("{app}-7d9f8b6c5d"), rs, &status_opts)?;
             created += 1;
         }
         let obj = pod(&ns, &app, i, &owner_uid);

@@ -196,6 +196,7 @@ fn core_v1(ctx: &Ctx<'_>, m: Map<String, Value>) -> Result<Value, NormalizeError
     match ctx.kind {
         "Namespace" => roundtrip::<core::Namespace>(ctx, m),
         "Pod" => roundtrip::<core::Pod>(ctx, m),
+        "Node" => roundtrip::<core::Node>(ctx, m),
         "ConfigMap" => roundtrip::<core::ConfigMap>(ctx, m),
         "Secret" => roundtrip::<core::Secret>(ctx, m),
         "ServiceAccount" => roundtrip::<core::ServiceAccount>(ctx, m),
@@ -212,6 +213,7 @@ fn apps_v1(ctx: &Ctx<'_>, m: Map<String, Value>) -> Result<Value, NormalizeError
         "Deployment" => roundtrip::<apps::Deployment>(ctx, m),
         "ReplicaSet" => roundtrip::<apps::ReplicaSet>(ctx, m),
         "StatefulSet" => roundtrip::<apps::StatefulSet>(ctx, m),
+        "ControllerRevision" => roundtrip::<apps::ControllerRevision>(ctx, m),
         _ => Err(ctx.unknown()),
     }
 }

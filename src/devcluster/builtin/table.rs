@@ -60,6 +60,7 @@ const HPA_V2_SUBS: &[SubresourceInfo] = &[status("HorizontalPodAutoscaler", "aut
 const HPA_V1_SUBS: &[SubresourceInfo] = &[status("HorizontalPodAutoscaler", "autoscaling", "v1")];
 const CRD_SUBS: &[SubresourceInfo] = &[status("CustomResourceDefinition", "apiextensions.k8s.io", "v1")];
 const APISERVICE_SUBS: &[SubresourceInfo] = &[status("APIService", "apiregistration.k8s.io", "v1")];
+const NODE_SUBS: &[SubresourceInfo] = &[status("Node", "", "v1")];
 const PDB_SUBS: &[SubresourceInfo] = &[status("PodDisruptionBudget", "policy", "v1")];
 
 /// Ordered like kube-apiserver's `/apis` (group priority), each group's
@@ -99,6 +100,16 @@ pub(super) static RESOURCES: &[ResourceInfo] = &[
         verbs: NO_DELETECOLLECTION,
         short_names: &["ns"],
         subresources: NAMESPACE_SUBS,
+        ..BASE
+    },
+    ResourceInfo {
+        kind: "Node",
+        list_kind: "NodeList",
+        plural: "nodes",
+        singular: "node",
+        namespaced: false,
+        short_names: &["no"],
+        subresources: NODE_SUBS,
         ..BASE
     },
     ResourceInfo {
@@ -144,6 +155,14 @@ pub(super) static RESOURCES: &[ResourceInfo] = &[
         ..BASE
     },
     // ---- apps/v1 ----
+    ResourceInfo {
+        group: "apps",
+        kind: "ControllerRevision",
+        list_kind: "ControllerRevisionList",
+        plural: "controllerrevisions",
+        singular: "controllerrevision",
+        ..BASE
+    },
     ResourceInfo {
         group: "apps",
         kind: "Deployment",

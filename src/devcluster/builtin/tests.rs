@@ -36,7 +36,7 @@ fn subresource_kinds_normalize() {
 #[test]
 fn table_is_consistent() {
     let all = builtin_resources();
-    assert_eq!(all.len(), 29);
+    assert_eq!(all.len(), 31);
     for r in all {
         assert!(r.list_kind == format!("{}List", r.kind), "{}", r.plural);
         assert!(!r.verbs.is_empty());
@@ -243,7 +243,9 @@ fn groups_and_storage_lookup() {
     assert_eq!(ev.api_version(), "v1");
     let pods = storage_resource("", "v1", "pods").unwrap();
     assert_eq!(pods.subresource("eviction").unwrap().kind, "Eviction");
-    assert!(storage_resource("", "v1", "nodes").is_none());
+    let nodes = storage_resource("", "v1", "nodes").unwrap();
+    assert!(!nodes.namespaced, "nodes are cluster-scoped");
+    assert!(storage_resource("", "v1", "persistentvolumes").is_none());
 }
 
 #[test]

@@ -7,12 +7,11 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
+use super::super::meta;
 use super::super::ops::{DeleteOptions, PatchKind, WriteOptions, target};
 use super::super::patch;
 use super::super::registry::ResourceType;
-use super::super::selector::LabelSelector;
 use super::super::status::{ApiError, ApiResult, success_status};
-use super::super::{Cluster, meta};
 use super::write::{patch_sub, update_sub, write_options};
 use super::{Call, body_bytes, decode_object, header_str, json, reviews};
 
@@ -216,63 +215,11 @@ async fn evict(call: Call, rt: Arc<ResourceType>) -> ApiResult<Response> {
     };
     let (ns, name) = (call.info.namespace.clone(), call.info.name.clone());
     let pod = call.cluster.op_get(&rt, &ns, &name)?;
-    if let Some(err) = disruption_blocked(&call.cluster, &ns, &pod) {
-        return Err(err);
-    }
+    super::super::workloads::admit_eviction(&call.cluster, &ns, &pod)?;
     let opts = DeleteOptions::parse(Some(&body["deleteOptions"]).filter(|v| !v.is_null()), None, false)?;
     call.cluster.op_delete(&rt, &ns, &name, &opts)?;
     let uid = pod["metadata"]["uid"].as_str().unwrap_or_default();
     Ok(json(StatusCode::CREATED, &success_status(target(&rt, &name), uid), &[]))
-}
-
-/// 429 when evicting this pod would take a PodDisruptionBudget below minAvailable.
-fn disruption_blocked(c: &Cluster, ns: &str, pod: &Value) -> Option<ApiError> {
-    let pdb_rt = c.registry.lookup("policy", "v1", "poddisruptionbudgets")?;
-    let pods_rt = c.registry.lookup("", "v1", "pods")?;
-    let (_, pdbs) = c.store.snapshot(&pdb_rt.table);
-    let (_, pods) = c.store.snapshot(&pods_rt.table);
-    for pdb in pdbs.values().filter(|p| p.key.namespace == ns).map(|p| p.value()) {
-        let sel = LabelSelector::from_json(&pdb["spec"]["selector"]).ok()?;
-        if !sel.matches_object(pod) {
-            continue;
-        }
-        let matching: Vec<Value> =
-            pods.values().filter(|p| p.key.namespace == ns && sel.matches(&p.labels)).map(|p| p.value()).collect();
-        let healthy = matching.iter().filter(|p| is_ready(p)).count() as i64;
-        let needed = min_available(&pdb["spec"], matching.len() as i64);
-        let healthy_after = healthy - i64::from(is_ready(pod));
-        if healthy_after < needed {
-            let pdb_name = pdb["metadata"]["name"].as_str().unwrap_or_default();
-            return Some(ApiError::too_many_requests("Cannot evict pod as it would violate the pod's disruption budget.").with_details(json!({
-                "causes": [{"reason": "DisruptionBudget", "message": format!("The disruption budget {pdb_name} needs {needed} healthy pods and has {healthy} currently")}]
-            })));
-        }
-    }
-    None
-}
-
-fn is_ready(pod: &Value) -> bool {
-    pod["status"]["conditions"]
-        .as_array()
-        .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
-}
-
-/// minAvailable (int or percent, rounded up) or total - maxUnavailable.
-fn min_available(spec: &Value, total: i64) -> i64 {
-    let resolve = |v: &Value| match v {
-        Value::Number(n) => n.as_i64().unwrap_or(0),
-        Value::String(s) => {
-            s.strip_suffix('%').and_then(|p| p.parse::<i64>().ok()).map_or(0, |p| (p * total + 99) / 100)
-        }
-        _ => 0,
-    };
-    if !spec["minAvailable"].is_null() {
-        resolve(&spec["minAvailable"])
-    } else if !spec["maxUnavailable"].is_null() {
-        total - resolve(&spec["maxUnavailable"])
-    } else {
-        0
-    }
 }
 
 #[cfg(test)]
@@ -283,12 +230,5 @@ mod tests {
     fn selector_strings_are_sorted_like_labels_selector_string() {
         let s = json!({"matchLabels":{"b":"2","a":"1"},"matchExpressions":[{"key":"t","operator":"In","values":["x","y"]}]});
         assert_eq!(selector_string(&s), "a=1,b=2,t in (x,y)");
-    }
-
-    #[test]
-    fn min_available_from_int_percent_and_max_unavailable() {
-        assert_eq!(min_available(&json!({"minAvailable": 2}), 5), 2);
-        assert_eq!(min_available(&json!({"minAvailable": "50%"}), 5), 3);
-        assert_eq!(min_available(&json!({"maxUnavailable": 1}), 5), 4);
     }
 }

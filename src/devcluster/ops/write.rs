@@ -231,7 +231,8 @@ impl Cluster {
             }
             let mut next = self.admit(rt, name, next, opts, &mut warnings)?;
             self.split_status(rt, &current, &mut next, opts);
-            meta::carry_over(&current, &mut next, rt);
+            // Status writes never bump generation (kube's status strategies keep spec).
+            meta::carry_over(&current, &mut next, rt, opts.subresource.as_deref() != Some("status"));
             let lists = ListKindsFor::new(rt);
             if track_update {
                 apply::record_update_subresource(
@@ -274,8 +275,18 @@ impl Cluster {
     fn split_status(&self, rt: &ResourceType, current: &Value, next: &mut Value, opts: &WriteOptions) {
         match opts.subresource.as_deref() {
             Some("status") => {
-                let merged = meta::only_status(current, next);
-                // Metadata of a /status write is ignored apart from what carry_over keeps.
+                let mut merged = meta::only_status(current, next);
+                // Metadata of a /status write is ignored apart from what carry_over keeps, except the
+                // annotations of apps workloads: their status strategies reset only spec (the deployment
+                // controller records `deployment.kubernetes.io/revision` through /status).
+                if rt.group == "apps" && matches!(rt.plural.as_str(), "deployments" | "replicasets" | "statefulsets") {
+                    merged["metadata"]["annotations"] = next["metadata"]["annotations"].clone();
+                    if merged["metadata"]["annotations"].is_null()
+                        && let Some(m) = merged["metadata"].as_object_mut()
+                    {
+                        m.remove("annotations");
+                    }
+                }
                 *next = merged;
             }
             _ if rt.has_subresource("status") => meta::keep_status(current, next),

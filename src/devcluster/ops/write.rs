@@ -11,9 +11,14 @@ use super::super::meta;
 use super::super::patch;
 use super::super::registry::ResourceType;
 use super::super::status::{ApiError, ApiResult};
+use super::super::admission;
 use super::super::store::StoreError;
 use super::{Outcome, key, store_error, target};
 use crate::devcluster::lists::ListKindsFor;
+
+mod prepare;
+
+pub use prepare::Prepared;
 
 /// kube-apiserver's default (no `fieldValidation` parameter) is Warn; kubectl asks for Strict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -296,6 +301,22 @@ impl Cluster {
         if !causes.is_empty() {
             return Err(ApiError::invalid(&rt.kind, &rt.group, name, causes));
         }
+        let obj = self.decode_default(rt, obj, opts, warnings)?;
+        let causes = match &rt.custom {
+            Some(custom) => custom.schema.as_ref().map(|s| s.validate(&obj)).unwrap_or_default().iter().map(|c| json!({"reason": c.reason, "message": c.message, "field": c.field})).collect(),
+            None => admission::configuration_causes(rt, &obj),
+        };
+        if causes.is_empty() { Ok(obj) } else { Err(ApiError::invalid(&rt.kind, &rt.group, name, causes)) }
+    }
+
+    /// Decoding and defaulting (no validation): the object as mutating admission sees it.
+    fn decode_default(
+        &self,
+        rt: &ResourceType,
+        obj: Value,
+        opts: &WriteOptions,
+        warnings: &mut Vec<String>,
+    ) -> ApiResult<Value> {
         match &rt.custom {
             Some(custom) => {
                 let mut obj = obj;
@@ -303,16 +324,7 @@ impl Cluster {
                 let pruned = schema.prune(&mut obj);
                 unknown_fields(opts.field_validation, &pruned, warnings)?;
                 schema.apply_defaults(&mut obj);
-                let causes = schema.validate(&obj);
-                if causes.is_empty() {
-                    Ok(obj)
-                } else {
-                    let causes = causes
-                        .iter()
-                        .map(|c| json!({"reason": c.reason, "message": c.message, "field": c.field}))
-                        .collect();
-                    Err(ApiError::invalid(&rt.kind, &rt.group, name, causes))
-                }
+                Ok(obj)
             }
             None => {
                 let input = obj.clone();
@@ -322,6 +334,7 @@ impl Cluster {
                 find_dropped(&input, &out, "", &mut dropped);
                 unknown_fields(opts.field_validation, &dropped, warnings)?;
                 defaults::apply(&rt.group, &rt.version, &rt.kind, &mut out);
+                admission::configuration_defaults(rt, &mut out);
                 Ok(out)
             }
         }

@@ -3,6 +3,7 @@
 mod devcluster {
     pub mod bad_input;
     pub mod crd;
+    pub mod admission;
     pub mod crud;
     pub mod gc;
     pub mod kubectl;

@@ -333,3 +333,65 @@ fn validate_conditions(v: &Value, path: &str, causes: &mut Vec<Value>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(hook: Value) -> Value {
+        let mut c = json!({"metadata": {"name": "c"}, "webhooks": [hook]});
+        apply_defaults(&mut c);
+        c
+    }
+
+    fn hook() -> Value {
+        json!({
+            "name": "pods.example.com", "sideEffects": "None", "admissionReviewVersions": ["v1"],
+            "clientConfig": {"service": {"namespace": "default", "name": "hook", "path": "/mutate"}},
+            "rules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"]}]
+        })
+    }
+
+    fn messages(c: &Value) -> Vec<String> {
+        validate(c).iter().map(|c| format!("{}: {}", c["field"].as_str().unwrap(), c["message"].as_str().unwrap())).collect()
+    }
+
+    #[test]
+    fn defaults_are_kubes() {
+        let c = config(hook());
+        let h = &c["webhooks"][0];
+        assert_eq!((h["failurePolicy"].as_str(), h["matchPolicy"].as_str()), (Some("Fail"), Some("Equivalent")));
+        assert_eq!((h["timeoutSeconds"].as_u64(), h["reinvocationPolicy"].as_str()), (Some(10), Some("Never")));
+        assert_eq!(h["rules"][0]["scope"], "*");
+        assert_eq!(h["clientConfig"]["service"]["port"], 443);
+        assert!(messages(&c).is_empty(), "{:?}", messages(&c));
+        let parsed = parse_configuration(&c);
+        assert_eq!(parsed[0].client, Client::Service { namespace: "default".into(), name: "hook".into(), path: "/mutate".into(), port: 443 });
+        assert!(!parsed[0].fail_open && !parsed[0].exact && !parsed[0].reinvoke_if_needed);
+    }
+
+    #[test]
+    fn invalid_webhooks_are_named_field_by_field() {
+        let mut h = hook();
+        h["sideEffects"] = json!("Unknown");
+        h["timeoutSeconds"] = json!(31);
+        h["admissionReviewVersions"] = json!(["v2"]);
+        h["clientConfig"] = json!({"url": "http://localhost/x"});
+        h["name"] = json!("short");
+        let m = messages(&config(h));
+        assert!(m.contains(&r#"webhooks[0].sideEffects: Unsupported value: "Unknown": supported values: "None", "NoneOnDryRun""#.to_string()), "{m:?}");
+        assert!(m.contains(&"webhooks[0].timeoutSeconds: Invalid value: 31: the timeout value must be between 1 and 30 seconds".to_string()), "{m:?}");
+        assert!(m.iter().any(|x| x.starts_with("webhooks[0].admissionReviewVersions: Invalid value") && x.ends_with("must include at least one of v1, v1beta1")), "{m:?}");
+        assert!(m.contains(&r#"webhooks[0].clientConfig.url: Invalid value: "http://localhost/x": 'https' is the only allowed URL scheme"#.to_string()), "{m:?}");
+        assert!(m.contains(&r#"webhooks[0].name: Invalid value: "short": should be a domain with at least three segments separated by dots"#.to_string()), "{m:?}");
+    }
+
+    #[test]
+    fn match_condition_expressions_are_checked_when_written() {
+        let mut h = hook();
+        h["matchConditions"] = json!([{"name": "a", "expression": "object.metadata.name =="}, {"name": "b", "expression": "authorizer.requestResource.check('get').allowed()"}]);
+        let m = messages(&config(h));
+        assert!(m.iter().any(|x| x.starts_with(r#"webhooks[0].matchConditions[0].expression: Invalid value: "object.metadata.name ==": compilation failed"#)), "{m:?}");
+        assert!(m.iter().any(|x| x.starts_with("webhooks[0].matchConditions[1].expression") && x.contains("'authorizer'")), "{m:?}");
+    }
+}

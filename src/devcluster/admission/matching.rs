@@ -140,3 +140,74 @@ pub fn object_matches(hook: &Webhook, attrs: &Attributes) -> ApiResult<bool> {
     let hit = |o: Option<&Value>| labels_of(o).is_some_and(|l| sel.matches(&l));
     Ok(hit(attrs.object.as_ref()) || hit(attrs.old_object.as_ref()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::devcluster::registry::Registry;
+
+    fn attrs(reg: &Registry, group: &str, version: &str, plural: &str, sub: &str, op: &'static str, ns: &str) -> Attributes {
+        let rt = reg.lookup(group, version, plural).expect("served");
+        Attributes {
+            operation: op,
+            kind: kind_for(&rt, sub),
+            rt,
+            subresource: sub.into(),
+            namespace: ns.into(),
+            name: "x".into(),
+            object: None,
+            old_object: None,
+            dry_run: false,
+            options: Value::Null,
+            user: Default::default(),
+        }
+    }
+
+    fn rule(ops: &[&str], groups: &[&str], versions: &[&str], resources: &[&str], scope: &str) -> Rule {
+        let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect();
+        Rule { operations: v(ops), groups: v(groups), versions: v(versions), resources: v(resources), scope: scope.into() }
+    }
+
+    #[test]
+    fn resources_with_subresources_match_like_kube() {
+        let reg = Registry::new();
+        let pod = attrs(&reg, "", "v1", "pods", "", "CREATE", "default");
+        let status = attrs(&reg, "", "v1", "pods", "status", "UPDATE", "default");
+        let resize = attrs(&reg, "", "v1", "pods", "resize", "UPDATE", "default");
+        let any = |r: &[&str]| rule(&["*"], &[""], &["v1"], r, "*");
+        assert!(rule_matches(&any(&["pods"]), &pod, &pod.rt));
+        assert!(!rule_matches(&any(&["pods"]), &status, &status.rt));
+        assert!(rule_matches(&any(&["pods/*"]), &status, &status.rt));
+        assert!(rule_matches(&any(&["pods/resize"]), &resize, &resize.rt));
+        assert!(!rule_matches(&any(&["pods/resize"]), &status, &status.rt));
+        assert!(rule_matches(&any(&["*/*"]), &resize, &resize.rt));
+        assert!(!rule_matches(&any(&["*"]), &resize, &resize.rt));
+        assert!(rule_matches(&any(&["*"]), &pod, &pod.rt));
+    }
+
+    #[test]
+    fn operations_groups_versions_and_scope() {
+        let reg = Registry::new();
+        let pod = attrs(&reg, "", "v1", "pods", "", "CREATE", "default");
+        let ns = attrs(&reg, "", "v1", "namespaces", "", "CREATE", "team-a");
+        let node = attrs(&reg, "rbac.authorization.k8s.io", "v1", "clusterroles", "", "CREATE", "");
+        assert!(!rule_matches(&rule(&["UPDATE"], &[""], &["v1"], &["pods"], "*"), &pod, &pod.rt));
+        assert!(!rule_matches(&rule(&["CREATE"], &["apps"], &["v1"], &["pods"], "*"), &pod, &pod.rt));
+        assert!(!rule_matches(&rule(&["CREATE"], &[""], &["v2"], &["pods"], "*"), &pod, &pod.rt));
+        assert!(rule_matches(&rule(&["CREATE"], &["*"], &["*"], &["*"], "Namespaced"), &pod, &pod.rt));
+        assert!(!rule_matches(&rule(&["CREATE"], &["*"], &["*"], &["*"], "Namespaced"), &ns, &ns.rt));
+        assert!(rule_matches(&rule(&["CREATE"], &["*"], &["*"], &["*"], "Cluster"), &ns, &ns.rt));
+        assert!(rule_matches(&rule(&["CREATE"], &["*"], &["*"], &["*"], "Cluster"), &node, &node.rt));
+        assert!(!rule_matches(&rule(&["CREATE"], &["*"], &["*"], &["*"], "Cluster"), &pod, &pod.rt));
+    }
+
+    #[test]
+    fn subresource_kinds() {
+        let reg = Registry::new();
+        let deploy = reg.lookup("apps", "v1", "deployments").unwrap();
+        assert_eq!(kind_for(&deploy, "scale"), ("autoscaling".into(), "v1".into(), "Scale".into()));
+        assert_eq!(kind_for(&deploy, "status"), ("apps".into(), "v1".into(), "Deployment".into()));
+        let pods = reg.lookup("", "v1", "pods").unwrap();
+        assert_eq!(kind_for(&pods, "eviction"), ("policy".into(), "v1".into(), "Eviction".into()));
+    }
+}

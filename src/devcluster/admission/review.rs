@@ -37,11 +37,45 @@ pub fn request(attrs: &Attributes, inv: &Invocation, uid: &str, object: Option<&
     }
     req.insert("operation".into(), json!(attrs.operation));
     req.insert("userInfo".into(), user_info(attrs));
-    req.insert("object".into(), object.cloned().unwrap_or(Value::Null));
-    req.insert("oldObject".into(), old.cloned().unwrap_or(Value::Null));
+    req.insert("object".into(), object.map(go_metadata_order).unwrap_or(Value::Null));
+    req.insert("oldObject".into(), old.map(go_metadata_order).unwrap_or(Value::Null));
     req.insert("dryRun".into(), json!(attrs.dry_run));
     req.insert("options".into(), attrs.options.clone());
     Value::Object(req)
+}
+
+/// ObjectMeta's fields in the order Go encodes them (kube-apiserver sends typed objects).
+const OBJECT_META_ORDER: &[&str] = &[
+    "name",
+    "generateName",
+    "namespace",
+    "selfLink",
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "labels",
+    "annotations",
+    "ownerReferences",
+    "finalizers",
+    "managedFields",
+];
+
+fn go_metadata_order(obj: &Value) -> Value {
+    let mut obj = obj.clone();
+    if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+        let mut ordered = Map::new();
+        for key in OBJECT_META_ORDER {
+            if let Some(v) = meta.shift_remove(*key) {
+                ordered.insert((*key).to_string(), v);
+            }
+        }
+        ordered.append(meta);
+        *meta = ordered;
+    }
+    obj
 }
 
 fn user_info(attrs: &Attributes) -> Value {
@@ -167,4 +201,51 @@ fn reason_for(reason: &str) -> &'static str {
         "RequestEntityTooLarge", "UnsupportedMediaType", "InternalError", "Expired", "ServiceUnavailable",
     ];
     KNOWN.iter().find(|k| **k == reason).copied().unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(response: Value) -> Vec<u8> {
+        json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": response}).to_string().into_bytes()
+    }
+
+    #[test]
+    fn a_usable_answer_with_a_patch_and_warnings() {
+        let patch = base64::engine::general_purpose::STANDARD.encode(br#"[{"op":"add","path":"/x","value":1}]"#);
+        let r = verify("u1", &answer(json!({"uid": "u1", "allowed": true, "patchType": "JSONPatch", "patch": patch, "warnings": ["w"]}))).unwrap();
+        assert!(r.allowed);
+        assert_eq!(r.patch, br#"[{"op":"add","path":"/x","value":1}]"#);
+        assert_eq!(r.warnings, ["w"]);
+    }
+
+    #[test]
+    fn unusable_answers_say_why_in_kube_words() {
+        assert!(verify("u", b"garbage").unwrap_err().starts_with("failed to call webhook: couldn't get version/kind; json parse error"));
+        assert_eq!(verify("u", &answer(json!({"uid": "v", "allowed": true}))).unwrap_err(), r#"received invalid webhook response: expected response.uid="u", got "v""#);
+        assert_eq!(verify("u", br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}"#).unwrap_err(), "received invalid webhook response: webhook response was absent");
+        let v1beta1 = json!({"apiVersion": "admission.k8s.io/v1beta1", "kind": "AdmissionReview", "response": {"uid": "u", "allowed": true}});
+        assert_eq!(
+            verify("u", v1beta1.to_string().as_bytes()).unwrap_err(),
+            "received invalid webhook response: expected webhook response of admission.k8s.io/v1, Kind=AdmissionReview, got admission.k8s.io/v1beta1, Kind=AdmissionReview"
+        );
+        let merge = json!({"uid": "u", "allowed": true, "patchType": "MergePatch", "patch": "e30="});
+        assert_eq!(verify("u", &answer(merge)).unwrap_err(), r#"received invalid webhook response: invalid response.patchType "MergePatch""#);
+        let untyped = json!({"uid": "u", "allowed": true, "patch": "e30="});
+        assert_eq!(verify("u", &answer(untyped)).unwrap_err(), "received invalid webhook response: webhook returned response.patch but not response.patchType");
+    }
+
+    #[test]
+    fn denials_keep_the_webhook_message_and_code() {
+        let e = denial("w.example.com", &json!({"code": 403, "message": "no pods today", "reason": "Forbidden"}));
+        assert_eq!((e.code, e.reason), (403, "Forbidden"));
+        assert_eq!(e.message, r#"admission webhook "w.example.com" denied the request: no pods today"#);
+        let e = denial("w.example.com", &json!({}));
+        assert_eq!(e.code, 400);
+        assert_eq!(e.message, r#"admission webhook "w.example.com" denied the request without explanation"#);
+        assert!(e.to_status().get("reason").is_none());
+        let e = denial("w.example.com", &json!({"code": 200, "reason": "Nope"}));
+        assert_eq!((e.code, e.message.as_str()), (400, r#"admission webhook "w.example.com" denied the request: Nope"#));
+    }
 }

@@ -1,9 +1,9 @@
 //! devcluster against unmodified clients: kube-rs (this file's modules) and kubectl (kubectl.rs).
 
 mod devcluster {
+    pub mod admission;
     pub mod bad_input;
     pub mod crd;
-    pub mod admission;
     pub mod crud;
     pub mod gc;
     pub mod kubectl;

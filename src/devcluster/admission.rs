@@ -88,7 +88,13 @@ fn attributes(
         kind: matching::kind_for(&arc, subresource),
         rt: arc,
         subresource: subresource.to_string(),
-        namespace: if is_namespace { name.to_string() } else if rt.namespaced { ns.to_string() } else { String::new() },
+        namespace: if is_namespace {
+            name.to_string()
+        } else if rt.namespaced {
+            ns.to_string()
+        } else {
+            String::new()
+        },
         name: name.to_string(),
         object: None,
         old_object: None,
@@ -143,6 +149,7 @@ fn delete_options_object(opts: &DeleteOptions) -> Value {
 }
 
 /// Runs the webhooks over a prepared write, stores it and merges the webhooks' warnings.
+#[allow(clippy::too_many_arguments)]
 async fn admit_and_commit(
     cluster: &Arc<Cluster>,
     rt: &ResourceType,
@@ -173,7 +180,9 @@ async fn admit_and_commit(
 
 /// A conflict with the resourceVersion admission saw: the write is prepared again.
 fn is_stale(e: &ApiError) -> bool {
-    e.code == 409 && e.reason == "Conflict" && e.message.ends_with("please apply your changes to the latest version and try again")
+    e.code == 409
+        && e.reason == "Conflict"
+        && e.message.ends_with("please apply your changes to the latest version and try again")
 }
 
 /// How often a write whose object moved under the webhooks is prepared again.

@@ -141,11 +141,25 @@ async fn replicaset_pod_is_patched_and_the_review_has_kube_apiservers_shape() {
     assert_eq!(keys(&call.body), keys(&reference["body"]));
     assert_eq!(call.body["apiVersion"], "admission.k8s.io/v1");
     assert_eq!(keys(req), keys(want), "request fields and their order");
-    for field in ["kind", "resource", "requestKind", "requestResource", "namespace", "operation", "oldObject", "dryRun", "options"] {
+    for field in [
+        "kind",
+        "resource",
+        "requestKind",
+        "requestResource",
+        "namespace",
+        "operation",
+        "oldObject",
+        "dryRun",
+        "options",
+    ] {
         assert_eq!(req[field], want[field], "{field}");
     }
     assert!(uuid::Uuid::parse_str(req["uid"].as_str().unwrap()).is_ok());
-    assert_eq!(keys(&req["object"]["metadata"]), keys(&want["object"]["metadata"]), "generateName, no name, no uid yet");
+    assert_eq!(
+        keys(&req["object"]["metadata"]),
+        keys(&want["object"]["metadata"]),
+        "generateName, no name, no uid yet"
+    );
     assert_eq!(req["object"]["metadata"]["ownerReferences"][0]["uid"], rs["metadata"]["uid"]);
     assert_eq!(req["object"]["metadata"]["managedFields"][0]["operation"], "Update");
     assert_eq!(req["object"]["spec"]["tolerations"], want["object"]["spec"]["tolerations"]);
@@ -157,13 +171,16 @@ async fn replicaset_pod_is_patched_and_the_review_has_kube_apiservers_shape() {
 
 #[tokio::test]
 async fn webhook_registered_by_url_is_called_and_warnings_reach_the_client() {
-    let hook = HookServer::start("unused", "default", responder(|_| {
-        Answer::Review(json!({"allowed": true, "warnings": ["pod has no requests"]}))
-    }))
+    let hook = HookServer::start(
+        "unused",
+        "default",
+        responder(|_| Answer::Review(json!({"allowed": true, "warnings": ["pod has no requests"]}))),
+    )
     .await;
     let dc = start().await;
     let mut w = webhook("url.example.com", &hook, "/x", json!({}));
-    w["clientConfig"] = json!({"url": format!("https://127.0.0.1:{}/by-url", hook.addr.port()), "caBundle": hook.ca_bundle()});
+    w["clientConfig"] =
+        json!({"url": format!("https://127.0.0.1:{}/by-url", hook.addr.port()), "caBundle": hook.ca_bundle()});
     register(&dc, "by-url", vec![w]).await;
 
     let resp = super::support::http(&dc)
@@ -207,7 +224,10 @@ async fn denial_is_a_status_with_the_webhooks_message_and_code() {
     let (code, status) = post(&dc, PODS, &bare_pod("forbidden")).await;
     assert_eq!(code, 403, "{status}");
     assert_eq!(status["reason"], "Forbidden");
-    assert_eq!(status["message"], r#"admission webhook "deny.example.com" denied the request: pods named forbidden are not allowed"#);
+    assert_eq!(
+        status["message"],
+        r#"admission webhook "deny.example.com" denied the request: pods named forbidden are not allowed"#
+    );
     let (code, status) = post(&dc, PODS, &bare_pod("other")).await;
     assert_eq!(code, 400, "{status}");
     assert_eq!(status["message"], r#"admission webhook "deny.example.com" denied the request without explanation"#);
@@ -219,7 +239,8 @@ async fn denial_is_a_status_with_the_webhooks_message_and_code() {
 #[tokio::test]
 async fn slow_webhook_is_skipped_with_ignore_within_its_timeout_and_fails_the_request_with_fail() {
     let (dc, hook) = setup(responder(|_| Answer::Slow(Duration::from_secs(4), Box::new(allow())))).await;
-    let ignore = webhook("ignore.example.com", &hook, "/slow-ignore", json!({"timeoutSeconds": 1, "failurePolicy": "Ignore"}));
+    let ignore =
+        webhook("ignore.example.com", &hook, "/slow-ignore", json!({"timeoutSeconds": 1, "failurePolicy": "Ignore"}));
     register(&dc, "slow-ignore", vec![ignore]).await;
     let started = Instant::now();
     let (code, body) = post(&dc, PODS, &bare_pod("ignored")).await;
@@ -236,7 +257,9 @@ async fn slow_webhook_is_skipped_with_ignore_within_its_timeout_and_fails_the_re
     let port = hook.addr.port();
     assert_eq!(
         status["message"],
-        format!(r#"Internal error occurred: failed calling webhook "fail.example.com": failed to call webhook: Post "https://hook.default.svc:{port}/slow-fail?timeout=1s": context deadline exceeded"#)
+        format!(
+            r#"Internal error occurred: failed calling webhook "fail.example.com": failed to call webhook: Post "https://hook.default.svc:{port}/slow-fail?timeout=1s": context deadline exceeded"#
+        )
     );
     let (code, _) = super::support::get(&dc, &format!("{PODS}/failed")).await;
     assert_eq!(code, 404);
@@ -268,16 +291,15 @@ async fn unreachable_webhook_follows_failure_policy() {
 
 #[tokio::test]
 async fn bad_answers_fail_like_kube_apiserver() {
-    let (dc, hook) = setup(responder(|review| {
-        match review["request"]["object"]["metadata"]["name"].as_str().unwrap_or_default() {
+    let (dc, hook) =
+        setup(responder(|review| match review["request"]["object"]["metadata"]["name"].as_str().unwrap_or_default() {
             "garbage" => Answer::Raw(200, "this is not json".into()),
             "merge" => Answer::Review(json!({"allowed": true, "patchType": "MergePatch", "patch": "eyJhIjoxfQ=="})),
             "invalid" => patch(json!([{"op": "replace", "path": "/metadata/name", "value": "Not_A_Name"}])),
             "server-error" => Answer::Raw(500, "boom".into()),
             _ => allow(),
-        }
-    }))
-    .await;
+        }))
+        .await;
     register(&dc, "bad", vec![webhook("bad.example.com", &hook, "/bad", json!({}))]).await;
 
     let (code, status) = post(&dc, PODS, &bare_pod("garbage")).await;
@@ -287,22 +309,44 @@ async fn bad_answers_fail_like_kube_apiserver() {
 
     let (code, status) = post(&dc, PODS, &bare_pod("merge")).await;
     assert_eq!(code, 500, "{status}");
-    assert_eq!(status["message"], r#"Internal error occurred: failed calling webhook "bad.example.com": received invalid webhook response: invalid response.patchType "MergePatch""#);
+    assert_eq!(
+        status["message"],
+        r#"Internal error occurred: failed calling webhook "bad.example.com": received invalid webhook response: invalid response.patchType "MergePatch""#
+    );
 
     let (code, status) = post(&dc, PODS, &bare_pod("server-error")).await;
     assert_eq!(code, 500, "{status}");
-    assert!(status["message"].as_str().unwrap().ends_with(r#"failed to call webhook: an error on the server ("boom") has prevented the request from succeeding"#), "{status}");
+    assert!(
+        status["message"].as_str().unwrap().ends_with(
+            r#"failed to call webhook: an error on the server ("boom") has prevented the request from succeeding"#
+        ),
+        "{status}"
+    );
 
     // The patched object is validated as any other: the normal 422.
     let (code, status) = post(&dc, PODS, &bare_pod("invalid")).await;
     assert_eq!(code, 422, "{status}");
     assert_eq!(status["reason"], "Invalid");
-    assert!(status["message"].as_str().unwrap().starts_with(r#"Pod "Not_A_Name" is invalid: metadata.name: Invalid value: "Not_A_Name""#), "{status}");
+    assert!(
+        status["message"]
+            .as_str()
+            .unwrap()
+            .starts_with(r#"Pod "Not_A_Name" is invalid: metadata.name: Invalid value: "Not_A_Name""#),
+        "{status}"
+    );
 
     // With Ignore, an unusable answer is skipped.
-    let (code, _) = raw(&dc, Method::DELETE, "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/bad", "application/json", "").await;
+    let (code, _) = raw(
+        &dc,
+        Method::DELETE,
+        "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/bad",
+        "application/json",
+        "",
+    )
+    .await;
     assert_eq!(code, 200);
-    register(&dc, "bad-ignored", vec![webhook("bad.example.com", &hook, "/bad", json!({"failurePolicy": "Ignore"}))]).await;
+    register(&dc, "bad-ignored", vec![webhook("bad.example.com", &hook, "/bad", json!({"failurePolicy": "Ignore"}))])
+        .await;
     for name in ["garbage", "merge", "server-error"] {
         let (code, body) = post(&dc, PODS, &bare_pod(name)).await;
         assert_eq!(code, 201, "{name}: {body}");
@@ -316,7 +360,8 @@ async fn namespace_and_object_selectors_choose_the_requests() {
     let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a", "labels": {"team": "a"}}});
     assert_eq!(post(&dc, "/api/v1/namespaces", &ns).await.0, 201);
     let by_ns = webhook("ns.example.com", &hook, "/ns", json!({"namespaceSelector": {"matchLabels": {"team": "a"}}}));
-    let by_obj = webhook("obj.example.com", &hook, "/obj", json!({"objectSelector": {"matchLabels": {"inject": "yes"}}}));
+    let by_obj =
+        webhook("obj.example.com", &hook, "/obj", json!({"objectSelector": {"matchLabels": {"inject": "yes"}}}));
     register(&dc, "selectors", vec![by_ns, by_obj]).await;
 
     assert_eq!(post(&dc, "/api/v1/namespaces/team-a/pods", &bare_pod("in-team-a")).await.0, 201);
@@ -326,15 +371,20 @@ async fn namespace_and_object_selectors_choose_the_requests() {
     assert_eq!(post(&dc, PODS, &labelled).await.0, 201);
 
     let names = |path: &str| -> Vec<String> {
-        hook.calls_to(path).iter().map(|c| c.request()["object"]["metadata"]["name"].as_str().unwrap().to_string()).collect()
+        hook.calls_to(path)
+            .iter()
+            .map(|c| c.request()["object"]["metadata"]["name"].as_str().unwrap().to_string())
+            .collect()
     };
     assert_eq!(names("/ns"), ["in-team-a"]);
     assert_eq!(names("/obj"), ["labelled"]);
     // The Namespace object itself is judged by its own labels.
-    let mut ns_rule = webhook("nsobj.example.com", &hook, "/nsobj", json!({"namespaceSelector": {"matchLabels": {"team": "b"}}}));
+    let mut ns_rule =
+        webhook("nsobj.example.com", &hook, "/nsobj", json!({"namespaceSelector": {"matchLabels": {"team": "b"}}}));
     ns_rule["rules"][0]["resources"] = json!(["namespaces"]);
     register(&dc, "namespaces", vec![ns_rule]).await;
-    let team_b = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-b", "labels": {"team": "b"}}});
+    let team_b =
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-b", "labels": {"team": "b"}}});
     assert_eq!(post(&dc, "/api/v1/namespaces", &team_b).await.0, 201);
     let calls = hook.calls_to("/nsobj");
     assert_eq!(calls.len(), 1);
@@ -401,7 +451,12 @@ async fn a_pinned_resource_version_that_moved_is_a_conflict() {
     let cms = "/api/v1/namespaces/default/configmaps";
     let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"}, "data": {"k": "1"}});
     let (_, created) = post(&dc, cms, &cm).await;
-    register(&dc, "cm", vec![webhook("cm.example.com", &hook, "/cm", json!({"rules": config_map_rule(json!(["UPDATE"]))}))]).await;
+    register(
+        &dc,
+        "cm",
+        vec![webhook("cm.example.com", &hook, "/cm", json!({"rules": config_map_rule(json!(["UPDATE"]))}))],
+    )
+    .await;
     let mut first = created.clone();
     first["data"]["k"] = json!("2");
     assert_eq!(raw(&dc, Method::PUT, &format!("{cms}/cfg"), "application/json", first.to_string()).await.0, 200);
@@ -418,7 +473,9 @@ async fn reinvocation_if_needed_calls_an_earlier_webhook_once_more() {
     let (dc, hook) = setup(responder(|review| {
         let annotations = &review["request"]["object"]["metadata"]["annotations"];
         match review["request"]["resource"]["resource"].as_str() {
-            _ if annotations.is_null() => patch(json!([{"op": "add", "path": "/metadata/annotations", "value": {"first": "1"}}])),
+            _ if annotations.is_null() => {
+                patch(json!([{"op": "add", "path": "/metadata/annotations", "value": {"first": "1"}}]))
+            }
             _ if annotations["second"].is_null() => {
                 patch(json!([{"op": "add", "path": "/metadata/annotations/second", "value": "1"}]))
             }
@@ -467,7 +524,8 @@ async fn equivalent_match_policy_calls_with_the_rules_version() {
 
 #[tokio::test]
 async fn scale_subresource_is_admitted_as_a_scale() {
-    let (dc, hook) = setup(responder(|_| patch(json!([{"op": "replace", "path": "/spec/replicas", "value": 5}])))).await;
+    let (dc, hook) =
+        setup(responder(|_| patch(json!([{"op": "replace", "path": "/spec/replicas", "value": 5}])))).await;
     let deploy = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
         "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
             "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": "nginx"}]}}}});
@@ -475,13 +533,17 @@ async fn scale_subresource_is_admitted_as_a_scale() {
     let rules = json!([{"operations": ["UPDATE"], "apiGroups": ["apps"], "apiVersions": ["v1"], "resources": ["deployments/scale"]}]);
     register(&dc, "scale", vec![webhook("scale.example.com", &hook, "/scale", json!({"rules": rules}))]).await;
     let path = "/apis/apps/v1/namespaces/default/deployments/web/scale";
-    let (code, scale) = raw(&dc, Method::PATCH, path, "application/merge-patch+json", r#"{"spec":{"replicas":3}}"#).await;
+    let (code, scale) =
+        raw(&dc, Method::PATCH, path, "application/merge-patch+json", r#"{"spec":{"replicas":3}}"#).await;
     assert_eq!(code, 200, "{scale}");
     assert_eq!(scale["spec"]["replicas"], 5, "the webhook's patch wins");
     let req = hook.calls_to("/scale")[0].request().clone();
     assert_eq!(req["kind"], json!({"group": "autoscaling", "version": "v1", "kind": "Scale"}));
     assert_eq!(req["subResource"], "scale");
-    assert_eq!((req["object"]["spec"]["replicas"].as_i64(), req["oldObject"]["spec"]["replicas"].as_i64()), (Some(3), Some(1)));
+    assert_eq!(
+        (req["object"]["spec"]["replicas"].as_i64(), req["oldObject"]["spec"]["replicas"].as_i64()),
+        (Some(3), Some(1))
+    );
     dc.shutdown().await;
 }
 
@@ -496,21 +558,34 @@ async fn configurations_are_validated_when_written() {
     let (code, status) = post(&dc, "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations", &cfg).await;
     assert_eq!(code, 422, "{status}");
     let msg = status["message"].as_str().unwrap();
-    assert!(msg.starts_with(r#"MutatingWebhookConfiguration.admissionregistration.k8s.io "invalid" is invalid: ["#), "{msg}");
-    assert!(msg.contains(r#"webhooks[0].sideEffects: Unsupported value: "Unknown": supported values: "None", "NoneOnDryRun""#), "{msg}");
+    assert!(
+        msg.starts_with(r#"MutatingWebhookConfiguration.admissionregistration.k8s.io "invalid" is invalid: ["#),
+        "{msg}"
+    );
+    assert!(
+        msg.contains(
+            r#"webhooks[0].sideEffects: Unsupported value: "Unknown": supported values: "None", "NoneOnDryRun""#
+        ),
+        "{msg}"
+    );
     assert!(msg.contains(r#"webhooks[0].matchConditions[0].expression: Invalid value: "object.metadata.labels.exists(k,": compilation failed"#), "{msg}");
     // Defaults are stored as kube-apiserver stores them.
     register(&dc, "valid", vec![webhook("valid.example.com", &hook, "/v", json!({}))]).await;
-    let (_, stored) = super::support::get(&dc, "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/valid").await;
+    let (_, stored) =
+        super::support::get(&dc, "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/valid").await;
     let w = &stored["webhooks"][0];
-    assert_eq!((w["failurePolicy"].as_str(), w["matchPolicy"].as_str(), w["timeoutSeconds"].as_i64()), (Some("Fail"), Some("Equivalent"), Some(10)));
+    assert_eq!(
+        (w["failurePolicy"].as_str(), w["matchPolicy"].as_str(), w["timeoutSeconds"].as_i64()),
+        (Some("Fail"), Some("Equivalent"), Some(10))
+    );
     assert_eq!((w["reinvocationPolicy"].as_str(), w["rules"][0]["scope"].as_str()), (Some("Never"), Some("*")));
     dc.shutdown().await;
 }
 
 #[tokio::test]
 async fn dry_run_requests_are_sent_with_dry_run_set() {
-    let (dc, hook) = setup(responder(|_| patch(json!([{"op": "add", "path": "/metadata/annotations", "value": {"m": "1"}}])))).await;
+    let (dc, hook) =
+        setup(responder(|_| patch(json!([{"op": "add", "path": "/metadata/annotations", "value": {"m": "1"}}])))).await;
     register(&dc, "dry", vec![webhook("dry.example.com", &hook, "/dry", json!({"sideEffects": "NoneOnDryRun"}))]).await;
     let (code, pod) = post(&dc, &format!("{PODS}?dryRun=All"), &bare_pod("dry")).await;
     assert_eq!(code, 201, "{pod}");

@@ -94,7 +94,8 @@ mod tests {
 
     #[test]
     fn controller_owned_pods_match_and_bare_pods_do_not() {
-        let owned = json!({"metadata": {"ownerReferences": [{"kind": "X"}, {"kind": "ReplicaSet", "controller": true}]}});
+        let owned =
+            json!({"metadata": {"ownerReferences": [{"kind": "X"}, {"kind": "ReplicaSet", "controller": true}]}});
         let bare = json!({"metadata": {"name": "p"}});
         let not_controller = json!({"metadata": {"ownerReferences": [{"kind": "ReplicaSet", "controller": false}]}});
         assert_eq!(evaluate(&cond(OWNED), &owned, &Value::Null, &json!({})), Verdict::Matches);

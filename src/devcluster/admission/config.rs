@@ -180,7 +180,11 @@ pub fn validate(config: &Value) -> Vec<Value> {
         validate_webhook(h, &path, &mut causes);
         let name = h["name"].as_str().unwrap_or_default();
         if !name.is_empty() && names.contains(&name) {
-            causes.push(cause("FieldValueDuplicate", &format!("{path}.name"), &format!("Duplicate value: {}", quoted(name))));
+            causes.push(cause(
+                "FieldValueDuplicate",
+                &format!("{path}.name"),
+                &format!("Duplicate value: {}", quoted(name)),
+            ));
         }
         names.push(name);
         validate_conditions(&h["matchConditions"], &format!("{path}.matchConditions"), &mut causes);
@@ -193,7 +197,11 @@ fn validate_webhook(h: &Value, path: &str, causes: &mut Vec<Value>) {
     if name.is_empty() {
         causes.push(required(&format!("{path}.name"), ""));
     } else if name.split('.').filter(|s| !s.is_empty()).count() < 3 {
-        causes.push(invalid(&format!("{path}.name"), &quoted(name), "should be a domain with at least three segments separated by dots"));
+        causes.push(invalid(
+            &format!("{path}.name"),
+            &quoted(name),
+            "should be a domain with at least three segments separated by dots",
+        ));
     }
     for (j, r) in h["rules"].as_array().into_iter().flatten().enumerate() {
         validate_rule(r, &format!("{path}.rules[{j}]"), causes);
@@ -204,14 +212,23 @@ fn validate_webhook(h: &Value, path: &str, causes: &mut Vec<Value>) {
     // v1 accepts only side-effect-free webhooks (Some/Unknown survive only in objects from v1beta1).
     let side_effects: &[&str] = &["None", "NoneOnDryRun"];
     match h["sideEffects"].as_str() {
-        None => causes.push(required(&format!("{path}.sideEffects"), &format!("must specify one of {}", side_effects.join(", ")))),
-        Some(s) if !side_effects.contains(&s) => causes.push(supported(&format!("{path}.sideEffects"), s, side_effects)),
+        None => causes.push(required(
+            &format!("{path}.sideEffects"),
+            &format!("must specify one of {}", side_effects.join(", ")),
+        )),
+        Some(s) if !side_effects.contains(&s) => {
+            causes.push(supported(&format!("{path}.sideEffects"), s, side_effects))
+        }
         Some(_) => {}
     }
     if let Some(t) = h["timeoutSeconds"].as_i64()
         && !(1..=30).contains(&t)
     {
-        causes.push(invalid(&format!("{path}.timeoutSeconds"), &t.to_string(), "the timeout value must be between 1 and 30 seconds"));
+        causes.push(invalid(
+            &format!("{path}.timeoutSeconds"),
+            &t.to_string(),
+            "the timeout value must be between 1 and 30 seconds",
+        ));
     }
     validate_review_versions(&h["admissionReviewVersions"], &format!("{path}.admissionReviewVersions"), causes);
     validate_client(&h["clientConfig"], &format!("{path}.clientConfig"), causes);
@@ -242,7 +259,11 @@ fn validate_rule(r: &Value, path: &str, causes: &mut Vec<Value>) {
             causes.push(required(&format!("{path}.{key}"), ""));
         }
         if key != "resources" && items.len() > 1 && items.iter().any(|s| s == "*") {
-            causes.push(invalid(&format!("{path}.{key}"), &format!("{items:?}"), &format!("if '*' is present, must not specify other {what}")));
+            causes.push(invalid(
+                &format!("{path}.{key}"),
+                &format!("{items:?}"),
+                &format!("if '*' is present, must not specify other {what}"),
+            ));
         }
     }
     if let Some(scope) = r["scope"].as_str()
@@ -284,7 +305,11 @@ fn validate_client(cc: &Value, path: &str, causes: &mut Vec<Value>) {
             if let Some(port) = svc["port"].as_i64()
                 && !(1..=65535).contains(&port)
             {
-                causes.push(invalid(&format!("{path}.service.port"), &port.to_string(), "port is not valid: must be between 1 and 65535, inclusive"));
+                causes.push(invalid(
+                    &format!("{path}.service.port"),
+                    &port.to_string(),
+                    "port is not valid: must be between 1 and 65535, inclusive",
+                ));
             }
         }
     }
@@ -322,7 +347,11 @@ fn validate_conditions(v: &Value, path: &str, causes: &mut Vec<Value>) {
         if name.is_empty() {
             causes.push(required(&format!("{path}[{i}].name"), ""));
         } else if names.contains(&name) {
-            causes.push(cause("FieldValueDuplicate", &format!("{path}[{i}].name"), &format!("Duplicate value: {}", quoted(name))));
+            causes.push(cause(
+                "FieldValueDuplicate",
+                &format!("{path}[{i}].name"),
+                &format!("Duplicate value: {}", quoted(name)),
+            ));
         }
         names.push(name);
         let expression = c["expression"].as_str().unwrap_or_default();
@@ -353,7 +382,10 @@ mod tests {
     }
 
     fn messages(c: &Value) -> Vec<String> {
-        validate(c).iter().map(|c| format!("{}: {}", c["field"].as_str().unwrap(), c["message"].as_str().unwrap())).collect()
+        validate(c)
+            .iter()
+            .map(|c| format!("{}: {}", c["field"].as_str().unwrap(), c["message"].as_str().unwrap()))
+            .collect()
     }
 
     #[test]
@@ -366,7 +398,10 @@ mod tests {
         assert_eq!(h["clientConfig"]["service"]["port"], 443);
         assert!(messages(&c).is_empty(), "{:?}", messages(&c));
         let parsed = parse_configuration(&c);
-        assert_eq!(parsed[0].client, Client::Service { namespace: "default".into(), name: "hook".into(), path: "/mutate".into(), port: 443 });
+        assert_eq!(
+            parsed[0].client,
+            Client::Service { namespace: "default".into(), name: "hook".into(), path: "/mutate".into(), port: 443 }
+        );
         assert!(!parsed[0].fail_open && !parsed[0].exact && !parsed[0].reinvoke_if_needed);
     }
 
@@ -379,9 +414,25 @@ mod tests {
         h["clientConfig"] = json!({"url": "http://localhost/x"});
         h["name"] = json!("short");
         let m = messages(&config(h));
-        assert!(m.contains(&r#"webhooks[0].sideEffects: Unsupported value: "Unknown": supported values: "None", "NoneOnDryRun""#.to_string()), "{m:?}");
-        assert!(m.contains(&"webhooks[0].timeoutSeconds: Invalid value: 31: the timeout value must be between 1 and 30 seconds".to_string()), "{m:?}");
-        assert!(m.iter().any(|x| x.starts_with("webhooks[0].admissionReviewVersions: Invalid value") && x.ends_with("must include at least one of v1, v1beta1")), "{m:?}");
+        assert!(
+            m.contains(
+                &r#"webhooks[0].sideEffects: Unsupported value: "Unknown": supported values: "None", "NoneOnDryRun""#
+                    .to_string()
+            ),
+            "{m:?}"
+        );
+        assert!(
+            m.contains(
+                &"webhooks[0].timeoutSeconds: Invalid value: 31: the timeout value must be between 1 and 30 seconds"
+                    .to_string()
+            ),
+            "{m:?}"
+        );
+        assert!(
+            m.iter().any(|x| x.starts_with("webhooks[0].admissionReviewVersions: Invalid value")
+                && x.ends_with("must include at least one of v1, v1beta1")),
+            "{m:?}"
+        );
         assert!(m.contains(&r#"webhooks[0].clientConfig.url: Invalid value: "http://localhost/x": 'https' is the only allowed URL scheme"#.to_string()), "{m:?}");
         assert!(m.contains(&r#"webhooks[0].name: Invalid value: "short": should be a domain with at least three segments separated by dots"#.to_string()), "{m:?}");
     }
@@ -392,6 +443,9 @@ mod tests {
         h["matchConditions"] = json!([{"name": "a", "expression": "object.metadata.name =="}, {"name": "b", "expression": "authorizer.requestResource.check('get').allowed()"}]);
         let m = messages(&config(h));
         assert!(m.iter().any(|x| x.starts_with(r#"webhooks[0].matchConditions[0].expression: Invalid value: "object.metadata.name ==": compilation failed"#)), "{m:?}");
-        assert!(m.iter().any(|x| x.starts_with("webhooks[0].matchConditions[1].expression") && x.contains("'authorizer'")), "{m:?}");
+        assert!(
+            m.iter().any(|x| x.starts_with("webhooks[0].matchConditions[1].expression") && x.contains("'authorizer'")),
+            "{m:?}"
+        );
     }
 }

@@ -76,7 +76,8 @@ async fn round(
             Err(Failure::Call(reason)) => {
                 tracing::warn!(configuration = %hook.configuration, webhook = %hook.name, error = %reason, "Failed calling webhook, failing closed");
                 let message = format!("failed calling webhook \"{}\": {reason}", hook.name);
-                return Err(ApiError::internal(message.clone()).with_details(serde_json::json!({"causes": [{"message": message}]})));
+                return Err(ApiError::internal(message.clone())
+                    .with_details(serde_json::json!({"causes": [{"message": message}]})));
             }
             Err(Failure::Reject(e)) => return Err(e),
         }
@@ -96,8 +97,12 @@ fn should_call(cluster: &Cluster, hook: &Webhook, attrs: &Attributes) -> ApiResu
     let (object, old) = versioned(cluster, &inv, attrs)?;
     let request = review::request(attrs, &inv, "", object.as_ref(), old.as_ref());
     let null = Value::Null;
-    let verdict =
-        conditions::evaluate(&hook.conditions, object.as_ref().unwrap_or(&null), old.as_ref().unwrap_or(&null), &request);
+    let verdict = conditions::evaluate(
+        &hook.conditions,
+        object.as_ref().unwrap_or(&null),
+        old.as_ref().unwrap_or(&null),
+        &request,
+    );
     match verdict {
         conditions::Verdict::Matches => Ok(Some(inv)),
         conditions::Verdict::Skipped => Ok(None),
@@ -109,8 +114,9 @@ fn should_call(cluster: &Cluster, hook: &Webhook, attrs: &Attributes) -> ApiResu
             tracing::warn!(webhook = %hook.name, ?errors, "Failed evaluating match conditions, failing closed");
             let why = if errors.len() == 1 { errors[0].clone() } else { format!("[{}]", errors.join(", ")) };
             let t = target(&attrs.rt, &attrs.name);
-            Err(ApiError::forbidden(format!("{} \"{}\" is forbidden: {why}", t.qualified(), attrs.name))
-                .with_details(serde_json::json!({"name": attrs.name, "group": attrs.rt.group, "kind": attrs.rt.plural})))
+            Err(ApiError::forbidden(format!("{} \"{}\" is forbidden: {why}", t.qualified(), attrs.name)).with_details(
+                serde_json::json!({"name": attrs.name, "group": attrs.rt.group, "kind": attrs.rt.plural}),
+            ))
         }
     }
 }

@@ -127,8 +127,13 @@ pub fn namespace_matches(cluster: &Cluster, hook: &Webhook, attrs: &Attributes) 
     let labels = if own {
         labels_of(attrs.object.as_ref()).unwrap_or_default()
     } else {
-        let nst = cluster.registry.lookup("", "v1", "namespaces").ok_or_else(|| ApiError::internal("namespaces not registered"))?;
-        let ns = cluster.op_get(&nst, "", &attrs.namespace).map_err(|_| ApiError::not_found(target(&nst, &attrs.namespace)))?;
+        let nst = cluster
+            .registry
+            .lookup("", "v1", "namespaces")
+            .ok_or_else(|| ApiError::internal("namespaces not registered"))?;
+        let ns = cluster
+            .op_get(&nst, "", &attrs.namespace)
+            .map_err(|_| ApiError::not_found(target(&nst, &attrs.namespace)))?;
         labels_of(Some(&ns)).unwrap_or_default()
     };
     Ok(sel.matches(&labels))
@@ -146,7 +151,15 @@ mod tests {
     use super::*;
     use crate::devcluster::registry::Registry;
 
-    fn attrs(reg: &Registry, group: &str, version: &str, plural: &str, sub: &str, op: &'static str, ns: &str) -> Attributes {
+    fn attrs(
+        reg: &Registry,
+        group: &str,
+        version: &str,
+        plural: &str,
+        sub: &str,
+        op: &'static str,
+        ns: &str,
+    ) -> Attributes {
         let rt = reg.lookup(group, version, plural).expect("served");
         Attributes {
             operation: op,
@@ -165,7 +178,13 @@ mod tests {
 
     fn rule(ops: &[&str], groups: &[&str], versions: &[&str], resources: &[&str], scope: &str) -> Rule {
         let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect();
-        Rule { operations: v(ops), groups: v(groups), versions: v(versions), resources: v(resources), scope: scope.into() }
+        Rule {
+            operations: v(ops),
+            groups: v(groups),
+            versions: v(versions),
+            resources: v(resources),
+            scope: scope.into(),
+        }
     }
 
     #[test]

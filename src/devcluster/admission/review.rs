@@ -14,10 +14,7 @@ pub fn request(attrs: &Attributes, inv: &Invocation, uid: &str, object: Option<&
     let mut req = Map::new();
     req.insert("uid".into(), json!(uid));
     req.insert("kind".into(), json!({"group": g, "version": v, "kind": k}));
-    req.insert(
-        "resource".into(),
-        json!({"group": inv.rt.group, "version": inv.rt.version, "resource": inv.rt.plural}),
-    );
+    req.insert("resource".into(), json!({"group": inv.rt.group, "version": inv.rt.version, "resource": inv.rt.plural}));
     if !attrs.subresource.is_empty() {
         req.insert("subResource".into(), json!(attrs.subresource));
     }
@@ -133,7 +130,8 @@ pub fn verify(uid: &str, body: &[u8]) -> Result<Reply, CallError> {
         return Err(invalid(format!("expected response.uid={uid:?}, got {got_uid:?}")));
     }
     if api_version != Some("admission.k8s.io/v1") || kind != Some("AdmissionReview") {
-        let (group, version) = api_version.unwrap_or_default().rsplit_once('/').unwrap_or(("", api_version.unwrap_or_default()));
+        let (group, version) =
+            api_version.unwrap_or_default().rsplit_once('/').unwrap_or(("", api_version.unwrap_or_default()));
         return Err(invalid(format!(
             "expected webhook response of admission.k8s.io/v1, Kind=AdmissionReview, got {group}/{version}, Kind={}",
             kind.unwrap_or_default()
@@ -144,7 +142,12 @@ pub fn verify(uid: &str, body: &[u8]) -> Result<Reply, CallError> {
         Value::String(s) => base64::engine::general_purpose::STANDARD
             .decode(s)
             .map_err(|e| format!("failed to call webhook: illegal base64 data in response.patch: {e}"))?,
-        other => return Err(format!("failed to call webhook: json: cannot unmarshal {} into response.patch of type []uint8", json_type(other))),
+        other => {
+            return Err(format!(
+                "failed to call webhook: json: cannot unmarshal {} into response.patch of type []uint8",
+                json_type(other)
+            ));
+        }
     };
     let patch_type = response["patchType"].as_str().unwrap_or_default();
     if !patch.is_empty() && patch_type.is_empty() {
@@ -159,9 +162,15 @@ pub fn verify(uid: &str, body: &[u8]) -> Result<Reply, CallError> {
     let allowed = match &response["allowed"] {
         Value::Bool(b) => *b,
         Value::Null => false,
-        other => return Err(format!("failed to call webhook: json: cannot unmarshal {} into response.allowed of type bool", json_type(other))),
+        other => {
+            return Err(format!(
+                "failed to call webhook: json: cannot unmarshal {} into response.allowed of type bool",
+                json_type(other)
+            ));
+        }
     };
-    let warnings = response["warnings"].as_array().into_iter().flatten().filter_map(|w| w.as_str().map(str::to_string)).collect();
+    let warnings =
+        response["warnings"].as_array().into_iter().flatten().filter_map(|w| w.as_str().map(str::to_string)).collect();
     Ok(Reply { allowed, result: response["status"].clone(), patch, warnings })
 }
 
@@ -196,9 +205,25 @@ pub fn denial(webhook: &str, result: &Value) -> super::super::status::ApiError {
 /// `reason` is `&'static str` in ApiError: the webhook's reason when it is one kube defines, else empty.
 fn reason_for(reason: &str) -> &'static str {
     const KNOWN: &[&str] = &[
-        "Unauthorized", "Forbidden", "NotFound", "AlreadyExists", "Conflict", "Gone", "Invalid", "ServerTimeout",
-        "StoreReadError", "Timeout", "TooManyRequests", "BadRequest", "MethodNotAllowed", "NotAcceptable",
-        "RequestEntityTooLarge", "UnsupportedMediaType", "InternalError", "Expired", "ServiceUnavailable",
+        "Unauthorized",
+        "Forbidden",
+        "NotFound",
+        "AlreadyExists",
+        "Conflict",
+        "Gone",
+        "Invalid",
+        "ServerTimeout",
+        "StoreReadError",
+        "Timeout",
+        "TooManyRequests",
+        "BadRequest",
+        "MethodNotAllowed",
+        "NotAcceptable",
+        "RequestEntityTooLarge",
+        "UnsupportedMediaType",
+        "InternalError",
+        "Expired",
+        "ServiceUnavailable",
     ];
     KNOWN.iter().find(|k| **k == reason).copied().unwrap_or("")
 }
@@ -208,13 +233,19 @@ mod tests {
     use super::*;
 
     fn answer(response: Value) -> Vec<u8> {
-        json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": response}).to_string().into_bytes()
+        json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": response})
+            .to_string()
+            .into_bytes()
     }
 
     #[test]
     fn a_usable_answer_with_a_patch_and_warnings() {
         let patch = base64::engine::general_purpose::STANDARD.encode(br#"[{"op":"add","path":"/x","value":1}]"#);
-        let r = verify("u1", &answer(json!({"uid": "u1", "allowed": true, "patchType": "JSONPatch", "patch": patch, "warnings": ["w"]}))).unwrap();
+        let r = verify(
+            "u1",
+            &answer(json!({"uid": "u1", "allowed": true, "patchType": "JSONPatch", "patch": patch, "warnings": ["w"]})),
+        )
+        .unwrap();
         assert!(r.allowed);
         assert_eq!(r.patch, br#"[{"op":"add","path":"/x","value":1}]"#);
         assert_eq!(r.warnings, ["w"]);
@@ -222,18 +253,34 @@ mod tests {
 
     #[test]
     fn unusable_answers_say_why_in_kube_words() {
-        assert!(verify("u", b"garbage").unwrap_err().starts_with("failed to call webhook: couldn't get version/kind; json parse error"));
-        assert_eq!(verify("u", &answer(json!({"uid": "v", "allowed": true}))).unwrap_err(), r#"received invalid webhook response: expected response.uid="u", got "v""#);
-        assert_eq!(verify("u", br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}"#).unwrap_err(), "received invalid webhook response: webhook response was absent");
+        assert!(
+            verify("u", b"garbage")
+                .unwrap_err()
+                .starts_with("failed to call webhook: couldn't get version/kind; json parse error")
+        );
+        assert_eq!(
+            verify("u", &answer(json!({"uid": "v", "allowed": true}))).unwrap_err(),
+            r#"received invalid webhook response: expected response.uid="u", got "v""#
+        );
+        assert_eq!(
+            verify("u", br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}"#).unwrap_err(),
+            "received invalid webhook response: webhook response was absent"
+        );
         let v1beta1 = json!({"apiVersion": "admission.k8s.io/v1beta1", "kind": "AdmissionReview", "response": {"uid": "u", "allowed": true}});
         assert_eq!(
             verify("u", v1beta1.to_string().as_bytes()).unwrap_err(),
             "received invalid webhook response: expected webhook response of admission.k8s.io/v1, Kind=AdmissionReview, got admission.k8s.io/v1beta1, Kind=AdmissionReview"
         );
         let merge = json!({"uid": "u", "allowed": true, "patchType": "MergePatch", "patch": "e30="});
-        assert_eq!(verify("u", &answer(merge)).unwrap_err(), r#"received invalid webhook response: invalid response.patchType "MergePatch""#);
+        assert_eq!(
+            verify("u", &answer(merge)).unwrap_err(),
+            r#"received invalid webhook response: invalid response.patchType "MergePatch""#
+        );
         let untyped = json!({"uid": "u", "allowed": true, "patch": "e30="});
-        assert_eq!(verify("u", &answer(untyped)).unwrap_err(), "received invalid webhook response: webhook returned response.patch but not response.patchType");
+        assert_eq!(
+            verify("u", &answer(untyped)).unwrap_err(),
+            "received invalid webhook response: webhook returned response.patch but not response.patchType"
+        );
     }
 
     #[test]
@@ -246,6 +293,9 @@ mod tests {
         assert_eq!(e.message, r#"admission webhook "w.example.com" denied the request without explanation"#);
         assert!(e.to_status().get("reason").is_none());
         let e = denial("w.example.com", &json!({"code": 200, "reason": "Nope"}));
-        assert_eq!((e.code, e.message.as_str()), (400, r#"admission webhook "w.example.com" denied the request: Nope"#));
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (400, r#"admission webhook "w.example.com" denied the request: Nope"#)
+        );
     }
 }

@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 
 use super::super::Cluster;
+use super::super::admission;
 use super::super::apply::{self, ApplyRequest};
 use super::super::builtin;
 use super::super::defaults;
@@ -11,7 +12,6 @@ use super::super::meta;
 use super::super::patch;
 use super::super::registry::ResourceType;
 use super::super::status::{ApiError, ApiResult};
-use super::super::admission;
 use super::super::store::StoreError;
 use super::{Outcome, key, store_error, target};
 use crate::devcluster::lists::ListKindsFor;
@@ -303,7 +303,14 @@ impl Cluster {
         }
         let obj = self.decode_default(rt, obj, opts, warnings)?;
         let causes = match &rt.custom {
-            Some(custom) => custom.schema.as_ref().map(|s| s.validate(&obj)).unwrap_or_default().iter().map(|c| json!({"reason": c.reason, "message": c.message, "field": c.field})).collect(),
+            Some(custom) => custom
+                .schema
+                .as_ref()
+                .map(|s| s.validate(&obj))
+                .unwrap_or_default()
+                .iter()
+                .map(|c| json!({"reason": c.reason, "message": c.message, "field": c.field}))
+                .collect(),
             None => admission::configuration_causes(rt, &obj),
         };
         if causes.is_empty() { Ok(obj) } else { Err(ApiError::invalid(&rt.kind, &rt.group, name, causes)) }

@@ -158,7 +158,8 @@ async fn handle(State((shared, client_cert)): State<(Shared, bool)>, req: Reques
             }
             Answer::Review(mut response) => {
                 response["uid"] = body["request"]["uid"].clone();
-                let review = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": response});
+                let review =
+                    json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": response});
                 return ([("content-type", "application/json")], review.to_string()).into_response();
             }
         }

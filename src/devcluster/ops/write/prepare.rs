@@ -34,11 +34,24 @@ pub struct Prepared {
 impl Cluster {
     /// The object a CREATE stores, decoded and defaulted with its managedFields, not yet validated nor
     /// stored: what mutating admission sees (then [`Cluster::op_commit`]).
-    pub fn op_prepare_create(&self, rt: &ResourceType, ns: &str, obj: Value, opts: &WriteOptions) -> ApiResult<Prepared> {
+    pub fn op_prepare_create(
+        &self,
+        rt: &ResourceType,
+        ns: &str,
+        obj: Value,
+        opts: &WriteOptions,
+    ) -> ApiResult<Prepared> {
         self.prepare_new(rt, ns, obj, opts, true)
     }
 
-    fn prepare_new(&self, rt: &ResourceType, ns: &str, mut obj: Value, opts: &WriteOptions, record: bool) -> ApiResult<Prepared> {
+    fn prepare_new(
+        &self,
+        rt: &ResourceType,
+        ns: &str,
+        mut obj: Value,
+        opts: &WriteOptions,
+        record: bool,
+    ) -> ApiResult<Prepared> {
         check_type_meta(rt, &obj)?;
         self.check_namespace_meta(rt, ns, &mut obj)?;
         let mut obj = self.decode_default(rt, obj, opts, &mut Vec::new())?;
@@ -151,7 +164,14 @@ impl Cluster {
     /// Validates and stores a prepared write (its object possibly changed by admission). An update
     /// stores only over the resourceVersion it was prepared from: otherwise 409, and the caller
     /// prepares again unless [`Prepared::pinned`].
-    pub fn op_commit(&self, rt: &ResourceType, ns: &str, name: &str, p: Prepared, opts: &WriteOptions) -> ApiResult<Outcome> {
+    pub fn op_commit(
+        &self,
+        rt: &ResourceType,
+        ns: &str,
+        name: &str,
+        p: Prepared,
+        opts: &WriteOptions,
+    ) -> ApiResult<Outcome> {
         if p.old.is_none() {
             return self.create_tracked(rt, ns, p.object, opts, false);
         }
@@ -159,5 +179,4 @@ impl Cluster {
         let pre = Precondition::ResourceVersion(p.rv);
         self.write_existing(rt, ns, name, opts, pre, p.track_update, &mut |_| Ok(obj.clone()))
     }
-
 }

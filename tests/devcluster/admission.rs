@@ -96,9 +96,10 @@ fn controller_owned() -> Value {
 
 /// The first request of the recording from a real kube-apiserver v1.36.
 fn reference_review() -> Value {
-    // `../shared` beside the checkout; SHARED_DIR when the checkout lives elsewhere (a git worktree).
-    let shared = std::env::var("SHARED_DIR").unwrap_or_else(|_| format!("{}/../shared", env!("CARGO_MANIFEST_DIR")));
-    let path = format!("{shared}/reference/k8s-traffic/requests-from-kube-apiserver-v1.36.jsonl");
+    let path = format!(
+        "{}/../shared/reference/k8s-traffic/requests-from-kube-apiserver-v1.36.jsonl",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {path}: {e}"));
     serde_json::from_str(text.lines().next().unwrap()).unwrap()
 }

@@ -1,4 +1,4 @@
-//! Command line: `devcluster` (the embedded control plane) for now.
+//! Command line: `dev`, `devcluster`, `serve`, `config check`, `certs generate`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -20,6 +20,9 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// The whole product on the embedded control plane: devcluster, deploy/ and apiservice/
+    /// applied, the server running with its ServiceAccount's credentials, and a demo.
+    Dev(DevArgs),
     /// Run the embedded, in-memory Kubernetes control plane on 127.0.0.1.
     Devcluster(DevclusterArgs),
     /// Run the aggregated API server (external.metrics.k8s.io/v1beta1) with delegated authentication.
@@ -110,6 +113,26 @@ impl SettingsArgs {
 }
 
 #[derive(clap::Args, Debug)]
+pub struct DevArgs {
+    /// Where to write the admin kubeconfig.
+    #[arg(long, default_value = "dev.kubeconfig")]
+    pub kubeconfig_out: PathBuf,
+    /// devcluster's port (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// The server's HTTPS port (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    pub secure_port: u16,
+    /// The server's Prometheus metrics port (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    pub metrics_port: u16,
+    /// Directory holding deploy/ and apiservice/ (default: the current directory when it has them,
+    /// else the source checkout this binary was built from).
+    #[arg(long)]
+    pub manifests: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug)]
 pub struct DevclusterArgs {
     /// Port to listen on (0 picks a free one).
     #[arg(long, default_value_t = 6443)]
@@ -141,6 +164,7 @@ pub fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
+        Command::Dev(args) => runtime.block_on(dev(args)),
         Command::Devcluster(args) => runtime.block_on(devcluster(args)),
         Command::Serve(args) => runtime.block_on(serve(args)),
         Command::Config { command: ConfigCommand::Check(args) } => config_check(&args),
@@ -243,6 +267,24 @@ fn config_check(args: &SettingsArgs) -> anyhow::Result<()> {
     if invalid > 0 {
         anyhow::bail!("{invalid} invalid setting(s); see above");
     }
+    Ok(())
+}
+
+async fn dev(args: DevArgs) -> anyhow::Result<()> {
+    let opts = crate::dev::DevOptions {
+        kubeconfig_out: args.kubeconfig_out,
+        cluster_port: args.port,
+        secure_port: args.secure_port,
+        metrics_port: args.metrics_port,
+        manifests_root: args.manifests.unwrap_or_else(crate::dev::default_manifests_root),
+        ..Default::default()
+    };
+    let provider = std::sync::Arc::new(crate::server::ProviderNotBuilt);
+    let stack = crate::dev::DevStack::start(&opts, provider).await?;
+    println!("{}", stack.instructions());
+    shutdown_signal().await;
+    eprintln!("stopping");
+    stack.shutdown().await;
     Ok(())
 }
 

@@ -12,6 +12,7 @@ pub mod schema;
 pub mod tokens;
 
 mod admission;
+mod aggregation;
 mod auth;
 #[allow(dead_code)] // used by the aggregation layer and admission, in progress
 mod backends;
@@ -66,6 +67,8 @@ pub struct Config {
     pub bookmark_interval: Duration,
     /// Largest request body accepted (kube-apiserver: 3 MiB).
     pub max_body_bytes: usize,
+    /// How often every APIService's availability is re-checked besides on changes (kube-aggregator: 30 s).
+    pub apiservice_resync: Duration,
 }
 
 impl Default for Config {
@@ -75,6 +78,7 @@ impl Default for Config {
             history_limit: 100_000,
             bookmark_interval: Duration::from_secs(60),
             max_body_bytes: 3 * 1024 * 1024,
+            apiservice_resync: Duration::from_secs(30),
         }
     }
 }
@@ -90,6 +94,8 @@ pub struct Cluster {
     /// Bumped on every RBAC object change; the authorizer is rebuilt lazily.
     rbac_generation: AtomicU64,
     rbac_cache: RwLock<Option<(u64, Arc<rbac::RbacAuthorizer>)>>,
+    /// The aggregation layer: front-proxy identity, proxy clients, remote discovery.
+    aggregator: aggregation::Aggregator,
 }
 
 /// A running control plane.
@@ -106,6 +112,12 @@ impl DevCluster {
     pub async fn start(config: Config) -> anyhow::Result<Self> {
         let ca = tls::ClusterCa::generate("devcluster-ca")?;
         let serving = ca.serving_cert(&["localhost", "127.0.0.1", "::1", "kubernetes.default.svc"])?;
+        let front_proxy_ca = tls::ClusterCa::generate("front-proxy-ca")?;
+        let front_proxy = front_proxy_ca.client_cert("front-proxy-client", &[])?;
+        let identity = backends::ClientIdentity {
+            cert_pem: front_proxy.cert_pem().to_string(),
+            key_pem: front_proxy.key_pem().to_string(),
+        };
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port)).await?;
         let addr = listener.local_addr()?;
         let issuer = format!("https://{addr}");
@@ -117,14 +129,17 @@ impl DevCluster {
             admin_token: format!("admin-{}", uuid::Uuid::new_v4().simple()),
             rbac_generation: AtomicU64::new(0),
             rbac_cache: RwLock::new(None),
+            aggregator: aggregation::Aggregator::new(front_proxy_ca.cert_pem(), identity),
             config,
         });
         bootstrap::observe(&cluster);
         bootstrap::seed(&cluster)?;
+        aggregation::publish(&cluster, &ca.cert_pem())?;
         let (shutdown, stop) = watch::channel(false);
         let mut tasks = JoinSet::new();
         tasks.spawn(server::serve(listener, tls::server_config(&serving)?, cluster.clone(), stop.clone()));
         tasks.spawn(gc::run(cluster.clone(), stop.clone()));
+        tasks.spawn(aggregation::run(cluster.clone(), stop.clone()));
         tasks.spawn(controllers::run(cluster.clone(), stop));
         tracing::info!(%addr, "devcluster serving");
         Ok(DevCluster { addr, ca_pem: ca.cert_pem(), cluster, shutdown, tasks })
@@ -140,6 +155,17 @@ impl DevCluster {
 
     pub fn ca_pem(&self) -> &str {
         &self.ca_pem
+    }
+
+    /// The front-proxy CA (`requestheader-client-ca-file` of extension-apiserver-authentication).
+    pub fn front_proxy_ca_pem(&self) -> &str {
+        self.cluster.aggregator.front_proxy_ca_pem()
+    }
+
+    /// The aggregation layer's client certificate and key (CN `front-proxy-client`), PEM: what a
+    /// test presents to act as kube-aggregator towards an extension API server.
+    pub fn front_proxy_identity_pem(&self) -> String {
+        self.cluster.aggregator.front_proxy_identity_pem()
     }
 
     /// Bearer token of the `kubernetes-admin` user (group system:masters).
@@ -176,7 +202,19 @@ impl DevCluster {
 
     /// Issues a ServiceAccount token (as `serviceaccounts/token` does) for tests.
     pub fn service_account_token(&self, namespace: &str, name: &str, audiences: &[String]) -> anyhow::Result<String> {
-        Ok(handlers::issue_token(&self.cluster, namespace, name, audiences, 3600, None)?.0)
+        self.service_account_token_for(namespace, name, audiences, Duration::from_secs(3600))
+    }
+
+    /// A ServiceAccount token valid for `ttl` (e.g. a long-running `dev` session's server).
+    pub fn service_account_token_for(
+        &self,
+        namespace: &str,
+        name: &str,
+        audiences: &[String],
+        ttl: Duration,
+    ) -> anyhow::Result<String> {
+        let seconds = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
+        Ok(handlers::issue_token(&self.cluster, namespace, name, audiences, seconds, None)?.0)
     }
 
     /// Creates namespaces, Deployments' ReplicaSets and their pods directly in the store (benchmarks).

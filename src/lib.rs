@@ -4,6 +4,9 @@
 
 pub mod apimachinery;
 pub mod cli;
+pub mod cluster;
 pub mod config;
+pub mod dev;
 pub mod devcluster;
+pub mod external_metrics;
 pub mod server;

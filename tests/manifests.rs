@@ -176,7 +176,6 @@ async fn manifests_apply_and_grant_what_the_server_needs() {
 
 async fn run() {
     let dc = DevCluster::start(Config::default()).await.expect("devcluster starts");
-    create_kube_system_bootstrap_role(&dc).await;
     let ca_bundle = base64::engine::general_purpose::STANDARD.encode(dc.ca_pem());
     let mut applied = 0;
     for dir in ["deploy", "apiservice"] {
@@ -252,18 +251,6 @@ async fn wait_established(client: kube::Client, name: &str) {
         .await
         .unwrap_or_else(|_| panic!("CRD {name} established within 10 s"))
         .expect("await CRD");
-}
-
-/// kube-apiserver creates this Role at bootstrap (plugin/pkg/auth/authorizer/rbac/bootstrappolicy,
-/// NamespaceRoles); devcluster does not, so the test adds it as a real cluster would have it.
-async fn create_kube_system_bootstrap_role(dc: &DevCluster) {
-    let role = json!({
-        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
-        "metadata": {"name": "extension-apiserver-authentication-reader", "namespace": "kube-system"},
-        "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"],
-                   "resourceNames": ["extension-apiserver-authentication"]}]
-    });
-    apply(dc, role).await;
 }
 
 // ---- what the manifests say ------------------------------------------------------------------

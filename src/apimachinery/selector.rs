@@ -216,6 +216,14 @@ impl LabelSelector {
         self.requirements.iter().all(|r| r.matches(labels))
     }
 
+    /// The `key=value` / `key==value` requirements as a map (others are left out): what an
+    /// external metric's labels are when the selector names a Datadog metric's tags.
+    pub fn equality_labels(&self) -> BTreeMap<String, String> {
+        let equality = |r: &&Requirement| matches!(r.operator, Operator::Equals | Operator::DoubleEquals);
+        let pairs = self.requirements.iter().filter(equality);
+        pairs.filter_map(|r| Some((r.key.clone(), r.values.first()?.clone()))).collect()
+    }
+
     /// Same as `matches`, reading `metadata.labels` of an object (missing = no labels;
     /// non-string label values are ignored).
     pub fn matches_object(&self, obj: &Value) -> bool {

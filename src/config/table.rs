@@ -121,6 +121,8 @@ pub const KEYS: &[KeyDef] = &[
     key("external_metrics_provider.enable_datadogmetric_autogen", Bool, "true", &["DD_EXTERNAL_METRICS_PROVIDER_ENABLE_DATADOGMETRIC_AUTOGEN"]),
     key("external_metrics_provider.autoscaler_autogen_label_selector", Str, "", &["DD_EXTERNAL_METRICS_PROVIDER_AUTOSCALER_AUTOGEN_LABEL_SELECTOR"]),
     key("external_metrics_provider.wpa_controller", Bool, "false", &["DD_EXTERNAL_METRICS_PROVIDER_WPA_CONTROLLER"]),
+    // Not a DCA key: opt-in check that the request namespace matches the DatadogMetric's (DESIGN.md §6).
+    key("external_metrics_provider.enforce_namespace", Bool, "false", &["DD_EXTERNAL_METRICS_PROVIDER_ENFORCE_NAMESPACE"]),
     key("external_metrics_provider.refresh_period", Seconds, "30", &["DD_EXTERNAL_METRICS_PROVIDER_REFRESH_PERIOD"]),
     key("external_metrics_provider.max_age", Seconds, "120", &["DD_EXTERNAL_METRICS_PROVIDER_MAX_AGE"]),
     key("external_metrics_provider.query_validity_period", Seconds, "30", &["DD_EXTERNAL_METRICS_PROVIDER_QUERY_VALIDITY_PERIOD"]),

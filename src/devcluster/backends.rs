@@ -184,10 +184,10 @@ pub fn http_client(
     timeout: std::time::Duration,
 ) -> Result<(reqwest::Client, String), String> {
     let base = format!("https://{}:{}", endpoint.server_name, endpoint.port);
-    let addr = resolve_host(&endpoint.host, endpoint.port)?;
+    let addrs = resolve_host(&endpoint.host, endpoint.port)?;
     let client = reqwest::Client::builder()
         .use_preconfigured_tls(tls)
-        .resolve(&endpoint.server_name, addr)
+        .resolve_to_addrs(&endpoint.server_name, &addrs)
         .timeout(timeout)
         .no_proxy()
         .build()
@@ -195,13 +195,15 @@ pub fn http_client(
     Ok((client, base))
 }
 
-fn resolve_host(host: &str, port: u16) -> Result<std::net::SocketAddr, String> {
+/// Every address `host` resolves to (`localhost` is both ::1 and 127.0.0.1; a backend may listen on
+/// either), tried in order by the client.
+fn resolve_host(host: &str, port: u16) -> Result<Vec<std::net::SocketAddr>, String> {
     use std::net::ToSocketAddrs;
-    (host, port)
-        .to_socket_addrs()
-        .map_err(|e| format!("dial tcp: lookup {host}: {e}"))?
-        .next()
-        .ok_or_else(|| format!("dial tcp: lookup {host}: no such host"))
+    let addrs: Vec<_> = (host, port).to_socket_addrs().map_err(|e| format!("dial tcp: lookup {host}: {e}"))?.collect();
+    if addrs.is_empty() {
+        return Err(format!("dial tcp: lookup {host}: no such host"));
+    }
+    Ok(addrs)
 }
 
 #[cfg(test)]

@@ -15,11 +15,13 @@ mod table;
 mod tests;
 #[cfg(test)]
 mod tests_convert;
+mod validate;
 
 pub use fields::{
     field_label_to_storage, field_labels, field_value, generation_tracks_annotations, generation_tracks_spec,
 };
 pub use normalize::normalize;
+pub use validate::validate;
 
 /// One resource as kube-apiserver discovery serves it for one group/version.
 #[derive(Clone, Debug)]

@@ -35,22 +35,48 @@ fn aggregated_version(accept: &str) -> Option<&'static str> {
     })
 }
 
-pub fn respond(reg: &Registry, path: &str, accept: &str) -> Option<Response> {
+/// A group served by available aggregated APIServices (the aggregation layer adds it to `/apis`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteGroup {
+    pub name: String,
+    /// Highest priority first.
+    pub versions: Vec<RemoteVersion>,
+}
+
+/// One version of a remote group with its resources in aggregated-discovery form, as fetched from
+/// the backend (`fresh` false when the last fetch failed).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteVersion {
+    pub version: String,
+    pub resources: Vec<Value>,
+    pub fresh: bool,
+}
+
+/// Discovery including the groups of aggregated APIServices.
+pub fn respond_with(reg: &Registry, path: &str, accept: &str, remote: &[RemoteGroup]) -> Option<Response> {
     let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
     let body = match parts.as_slice() {
         ["api"] => {
             if let Some(v) = aggregated_version(accept) {
-                return Some(aggregated(reg, true, v));
+                return Some(aggregated(reg, true, v, remote));
             }
             json!({"kind":"APIVersions","versions":["v1"],"serverAddressByClientCIDRs":[{"clientCIDR":"0.0.0.0/0","serverAddress":"127.0.0.1"}]})
         }
         ["apis"] => {
             if let Some(v) = aggregated_version(accept) {
-                return Some(aggregated(reg, false, v));
+                return Some(aggregated(reg, false, v, remote));
             }
-            let groups: Vec<Value> =
+            let mut groups: Vec<Value> =
                 reg.groups().iter().filter(|(g, _)| !g.is_empty()).map(|(g, vs)| group_json(g, vs)).collect();
+            groups.extend(remote.iter().map(|r| group_json(&r.name, &r.version_names())));
             json!({"kind":"APIGroupList","apiVersion":"v1","groups":groups})
+        }
+        ["apis", group] if remote.iter().any(|r| r.name == *group) => {
+            let r = remote.iter().find(|r| r.name == *group)?;
+            let mut body = group_json(&r.name, &r.version_names());
+            body["kind"] = json!("APIGroup");
+            body["apiVersion"] = json!("v1");
+            body
         }
         ["apis", group] => {
             let (g, vs) = reg.groups().into_iter().find(|(g, _)| g == group)?;
@@ -103,8 +129,8 @@ fn resource_json(t: &ResourceType) -> Value {
     r
 }
 
-fn aggregated(reg: &Registry, core: bool, media_version: &str) -> Response {
-    let items: Vec<Value> = reg
+fn aggregated(reg: &Registry, core: bool, media_version: &str, remote: &[RemoteGroup]) -> Response {
+    let mut items: Vec<Value> = reg
         .groups()
         .iter()
         .filter(|(g, _)| g.is_empty() == core)
@@ -113,6 +139,9 @@ fn aggregated(reg: &Registry, core: bool, media_version: &str) -> Response {
             json!({"metadata": {"name": g, "creationTimestamp": null}, "versions": versions})
         })
         .collect();
+    if !core {
+        items.extend(remote.iter().map(RemoteGroup::aggregated_json));
+    }
     let body = json!({"kind":"APIGroupDiscoveryList","apiVersion":format!("apidiscovery.k8s.io/{media_version}"),"metadata":{},"items":items});
     let ct = format!("application/json;g=apidiscovery.k8s.io;v={media_version};as=APIGroupDiscoveryList");
     (StatusCode::OK, [(header::CONTENT_TYPE, ct)], body.to_string()).into_response()
@@ -146,6 +175,24 @@ fn aggregated_version_json(reg: &Registry, group: &str, version: &str) -> Value 
         })
         .collect();
     json!({"version": version, "resources": resources, "freshness": "Current"})
+}
+
+impl RemoteGroup {
+    fn version_names(&self) -> Vec<String> {
+        self.versions.iter().map(|v| v.version.clone()).collect()
+    }
+
+    fn aggregated_json(&self) -> Value {
+        let versions: Vec<Value> = self
+            .versions
+            .iter()
+            .map(|v| {
+                let freshness = if v.fresh { "Current" } else { "Stale" };
+                json!({"version": v.version, "resources": v.resources, "freshness": freshness})
+            })
+            .collect();
+        json!({"metadata": {"name": self.name, "creationTimestamp": null}, "versions": versions})
+    }
 }
 
 #[cfg(test)]

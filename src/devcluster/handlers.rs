@@ -62,6 +62,9 @@ async fn dispatch(State(cluster): State<Arc<Cluster>>, req: Request) -> Response
     if let Err(e) = cluster.authorize(&Cluster::attributes(&user, &info)) {
         return e.into_response();
     }
+    if let Some(api) = cluster.proxied_api_service(&path) {
+        return super::aggregation::proxy(cluster, api, parts, body, user).await;
+    }
     let call = Call {
         cluster,
         method: parts.method,
@@ -109,7 +112,7 @@ fn non_resource(call: &Call, path: &str) -> ApiResult<Response> {
                     .map(|doc| json(StatusCode::OK, &doc, &[]))
                     .ok_or_else(ApiError::path_not_found);
             }
-            discovery::respond(&c.registry, path, &accept).ok_or_else(ApiError::path_not_found)
+            super::aggregation::discovery(c, path, &accept).ok_or_else(ApiError::path_not_found)
         }
     }
 }

@@ -4,6 +4,8 @@
 use serde_json::{Value, json};
 use serde_json_path::JsonPath;
 
+mod printers;
+
 use super::handlers::Query;
 use super::registry::{PrinterColumn, ResourceType};
 
@@ -70,7 +72,7 @@ fn custom_cell(c: &PrinterColumn, o: &Value) -> Value {
     }
 }
 
-type Cells = Box<dyn Fn(&Value) -> Vec<Value>>;
+pub(super) type Cells = Box<dyn Fn(&Value) -> Vec<Value>>;
 
 fn builtin_printer(rt: &ResourceType) -> (Vec<Value>, Cells) {
     let name = |o: &Value| o["metadata"]["name"].clone();
@@ -152,7 +154,8 @@ fn builtin_printer(rt: &ResourceType) -> (Vec<Value>, Cells) {
             vec![name_column(), column("Holder", "string", "", "", 0), age_column()],
             Box::new(move |o| vec![name(o), none(&o["spec"]["holderIdentity"]), created(o)]),
         ),
-        _ => (vec![name_column(), age_column()], Box::new(move |o| vec![name(o), created(o)])),
+        (group, plural) => printers::for_resource(group, plural)
+            .unwrap_or_else(|| (vec![name_column(), age_column()], Box::new(move |o| vec![name(o), created(o)]))),
     }
 }
 

@@ -15,7 +15,8 @@ pub enum TlsError {
     Rustls(#[from] rustls::Error),
 }
 
-/// A CA able to sign more certificates (serving now; front-proxy and client certificates later).
+/// A CA able to sign more certificates: serving certificates and client certificates (the
+/// aggregation layer's front-proxy identity).
 pub struct ClusterCa {
     issuer: CertifiedIssuer<'static, KeyPair>,
 }
@@ -24,6 +25,18 @@ pub struct ClusterCa {
 pub struct CertPair {
     cert_der: CertificateDer<'static>,
     key_der: Vec<u8>,
+    cert_pem: String,
+    key_pem: String,
+}
+
+impl CertPair {
+    pub fn cert_pem(&self) -> &str {
+        &self.cert_pem
+    }
+
+    pub fn key_pem(&self) -> &str {
+        &self.key_pem
+    }
 }
 
 impl ClusterCa {
@@ -49,10 +62,27 @@ impl ClusterCa {
         self.sign(params)
     }
 
+    /// A client certificate: user = `common_name`, groups = `organizations` (as kube-apiserver reads
+    /// x509 client certificates), e.g. the front-proxy client `front-proxy-client`.
+    pub fn client_cert(&self, common_name: &str, organizations: &[&str]) -> Result<CertPair, TlsError> {
+        let mut params = CertificateParams::new(Vec::<String>::new())?;
+        params.distinguished_name.push(DnType::CommonName, common_name);
+        for org in organizations {
+            params.distinguished_name.push(DnType::OrganizationName, *org);
+        }
+        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+        self.sign(params)
+    }
+
     fn sign(&self, params: CertificateParams) -> Result<CertPair, TlsError> {
         let key = KeyPair::generate()?;
         let cert = params.signed_by(&key, &self.issuer)?;
-        Ok(CertPair { cert_der: cert.der().clone(), key_der: key.serialize_der() })
+        Ok(CertPair {
+            cert_der: cert.der().clone(),
+            key_der: key.serialize_der(),
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        })
     }
 }
 

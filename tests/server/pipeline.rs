@@ -15,7 +15,7 @@ use autoscaling_apiserver::server::{
     ExternalMetricValue, MetricsProvider, ProviderError, RunningServer, ServeConfig, start,
 };
 use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
-use kube::api::{Api, PostParams};
+use kube::api::{Api, Patch, PatchParams, PostParams};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use serde_json::{Value, json};
 
@@ -82,19 +82,20 @@ async fn setup() -> Setup {
     let dc = DevCluster::start(Config::default()).await.unwrap();
     let client = dc.client().await.unwrap();
     let (front_proxy, client_ca) = (Ca::new("front-proxy-ca"), Ca::new("client-ca"));
-    let cm: ConfigMap = serde_json::from_value(json!({
-        "metadata": {"name": "extension-apiserver-authentication", "namespace": "kube-system"},
-        "data": {
-            "client-ca-file": client_ca.pem(),
-            "requestheader-client-ca-file": front_proxy.pem(),
-            "requestheader-allowed-names": "[\"front-proxy-client\"]",
-            "requestheader-username-headers": "[\"X-Remote-User\"]",
-            "requestheader-group-headers": "[\"X-Remote-Group\"]",
-            "requestheader-extra-headers-prefix": "[\"X-Remote-Extra-\"]"
-        }
-    }))
-    .unwrap();
-    Api::<ConfigMap>::namespaced(client.clone(), "kube-system").create(&PostParams::default(), &cm).await.unwrap();
+    // devcluster publishes this ConfigMap with its own CAs; these tests sign client and front-proxy
+    // certificates themselves (including untrusted names), so they replace the CAs it names.
+    let data = json!({"data": {
+        "client-ca-file": client_ca.pem(),
+        "requestheader-client-ca-file": front_proxy.pem(),
+        "requestheader-allowed-names": "[\"front-proxy-client\"]",
+        "requestheader-username-headers": "[\"X-Remote-User\"]",
+        "requestheader-group-headers": "[\"X-Remote-Group\"]",
+        "requestheader-extra-headers-prefix": "[\"X-Remote-Extra-\"]"
+    }});
+    Api::<ConfigMap>::namespaced(client.clone(), "kube-system")
+        .patch("extension-apiserver-authentication", &PatchParams::default(), &Patch::Merge(&data))
+        .await
+        .unwrap();
     let provider = Arc::new(CountingProvider::default());
     let config = ServeConfig {
         secure_addr: "127.0.0.1:0".parse().unwrap(),

@@ -311,7 +311,11 @@ impl Cluster {
                 .iter()
                 .map(|c| json!({"reason": c.reason, "message": c.message, "field": c.field}))
                 .collect(),
-            None => admission::configuration_causes(rt, &obj),
+            None => {
+                let mut causes = builtin::validate(&rt.group, &rt.kind, &obj);
+                causes.extend(admission::configuration_causes(rt, &obj));
+                causes
+            }
         };
         if causes.is_empty() { Ok(obj) } else { Err(ApiError::invalid(&rt.kind, &rt.group, name, causes)) }
     }

@@ -1,0 +1,227 @@
+//! `autoscaling-apiserver dev`: the whole product on the embedded control plane, for a newcomer's
+//! first run and for end-to-end tests.
+//!
+//! Order of events: devcluster starts; `deploy/` is applied (the server's Deployment is left out —
+//! the server runs in this process — and its Services become `ExternalName: localhost`, which is
+//! how a local backend is registered on a real kube-apiserver); the server starts with its
+//! ServiceAccount's credentials (not admin); `apiservice/` is applied with the server's CA as
+//! `caBundle` and its real port; the demo in `deploy/examples/` is loaded; an admin kubeconfig is
+//! written. [`DevStack::shutdown`] stops everything.
+
+pub mod manifests;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use serde_json::{Value, json};
+
+use crate::devcluster::{Config, DevCluster};
+use crate::server::MetricsProvider;
+use crate::server::tls::CertSource;
+use crate::server::{RunningServer, ServeConfig};
+use manifests::Placeholders;
+
+/// Namespace, ServiceAccount and Service names the manifests in `deploy/` use.
+pub const NAMESPACE: &str = "datadog";
+pub const SERVICE_ACCOUNT: &str = "autoscaling-apiserver";
+const FIELD_MANAGER: &str = "autoscaling-apiserver-dev";
+/// How long the server's ServiceAccount token lasts (dev sessions outlive the 1 h default).
+const TOKEN_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+
+#[derive(Debug, Clone)]
+pub struct DevOptions {
+    /// Where the admin kubeconfig is written.
+    pub kubeconfig_out: PathBuf,
+    /// devcluster's port (0: a free one).
+    pub cluster_port: u16,
+    /// The server's HTTPS port (0: a free one).
+    pub secure_port: u16,
+    /// The server's Prometheus port (0: a free one).
+    pub metrics_port: u16,
+    /// The directory holding `deploy/` and `apiservice/` (the repository root).
+    pub manifests_root: PathBuf,
+    /// Control plane settings (tests shorten sync periods).
+    pub cluster: Config,
+}
+
+impl Default for DevOptions {
+    fn default() -> Self {
+        DevOptions {
+            kubeconfig_out: PathBuf::from("dev.kubeconfig"),
+            cluster_port: 0,
+            secure_port: 0,
+            metrics_port: 0,
+            manifests_root: PathBuf::from(env!("CARGO_MANIFEST_DIR")),
+            cluster: Config::default(),
+        }
+    }
+}
+
+/// A running dev environment.
+pub struct DevStack {
+    pub cluster: DevCluster,
+    pub server: RunningServer,
+    pub kubeconfig: PathBuf,
+}
+
+impl DevStack {
+    pub async fn start(opts: &DevOptions, provider: Arc<dyn MetricsProvider>) -> anyhow::Result<Self> {
+        let cluster = DevCluster::start(Config { port: opts.cluster_port, ..opts.cluster.clone() }).await?;
+        let admin = cluster.client().await?;
+        let root = &opts.manifests_root;
+        let deploy = manifests::load_dir(&root.join("deploy"), &Placeholders { ca_bundle: "", cluster_name: "dev" })?;
+        let (services, rest): (Vec<Value>, Vec<Value>) = deploy.into_iter().partition(|d| d["kind"] == "Service");
+        for doc in rest.iter().filter(|d| !is_server_workload(d)) {
+            manifests::apply(&admin, doc, FIELD_MANAGER).await?;
+        }
+
+        let token = cluster.service_account_token_for(NAMESPACE, SERVICE_ACCOUNT, &[], TOKEN_TTL)?;
+        let server_client = cluster.client_with_token(&token).await?;
+        let serve = ServeConfig {
+            secure_addr: SocketAddr::from(([127, 0, 0, 1], opts.secure_port)),
+            metrics_addr: SocketAddr::from(([127, 0, 0, 1], opts.metrics_port)),
+            certs: CertSource::SelfSigned { service: SERVICE_ACCOUNT.into(), namespace: NAMESPACE.into() },
+            allow_legacy_tls: false,
+            cert_poll_interval: Duration::from_secs(10),
+            authn: Default::default(),
+            authz: Default::default(),
+        };
+        let server = crate::server::start(serve, server_client, provider).await?;
+        let ca_pem = server.ca_pem.clone().ok_or_else(|| anyhow::anyhow!("the server made no self-signed CA"))?;
+        let ca_bundle = base64::engine::general_purpose::STANDARD.encode(&ca_pem);
+        let ports = Ports { https: server.secure_addr.port(), metrics: server.metrics_addr.port() };
+        for svc in &services {
+            manifests::apply(&admin, &as_local_service(svc, &ports), FIELD_MANAGER).await?;
+        }
+        let placeholders = Placeholders { ca_bundle: &ca_bundle, cluster_name: "dev" };
+        for doc in manifests::load_dir(&root.join("apiservice"), &placeholders)? {
+            manifests::apply(&admin, &with_server_port(doc, ports.https), FIELD_MANAGER).await?;
+        }
+        for doc in manifests::load_dir(&root.join("deploy/examples"), &placeholders)? {
+            manifests::apply(&admin, &doc, FIELD_MANAGER).await?;
+        }
+        std::fs::write(&opts.kubeconfig_out, cluster.kubeconfig_yaml())
+            .map_err(|e| anyhow::anyhow!("cannot write the kubeconfig to {}: {e}", opts.kubeconfig_out.display()))?;
+        Ok(DevStack { cluster, server, kubeconfig: opts.kubeconfig_out.clone() })
+    }
+
+    /// What to type next, printed by the `dev` command.
+    pub fn instructions(&self) -> String {
+        let kc = self.kubeconfig.display();
+        format!(
+            "devcluster:  {cluster}\n\
+             server:      https://{secure} (metrics http://{metrics}/metrics)\n\
+             \n\
+             Try:\n  \
+             export KUBECONFIG={kc}\n  \
+             kubectl get hpa,dpa,datadogmetrics -A\n  \
+             kubectl get apiservice v1beta1.external.metrics.k8s.io\n  \
+             kubectl get --raw '/apis/external.metrics.k8s.io/v1beta1/namespaces/default/datadogmetric@default:web-rps?labelSelector=app%3Dweb'\n  \
+             kubectl describe hpa web\n  \
+             kubectl get deploy,pods -l app=web\n\
+             \n\
+             Ctrl-C stops everything.\n",
+            cluster = self.cluster.url(),
+            secure = self.server.secure_addr,
+            metrics = self.server.metrics_addr,
+        )
+    }
+
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
+        self.cluster.shutdown().await;
+    }
+}
+
+struct Ports {
+    https: u16,
+    metrics: u16,
+}
+
+/// The server's own Deployment: in dev mode the server runs in this process instead.
+fn is_server_workload(doc: &Value) -> bool {
+    doc["kind"] == "Deployment" && doc["metadata"]["namespace"] == NAMESPACE
+}
+
+/// A Service of ours as `ExternalName: localhost` with the ports the in-process server listens on.
+fn as_local_service(svc: &Value, ports: &Ports) -> Value {
+    let mut svc = svc.clone();
+    let mapped: Vec<Value> = svc["spec"]["ports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            let port = match p["name"].as_str() {
+                Some("metrics") => ports.metrics,
+                _ => ports.https,
+            };
+            json!({"name": p["name"], "port": port, "protocol": "TCP"})
+        })
+        .collect();
+    svc["spec"] = json!({"type": "ExternalName", "externalName": "localhost", "ports": mapped});
+    svc
+}
+
+/// APIService and webhook client configs point at the server's real port.
+fn with_server_port(mut doc: Value, port: u16) -> Value {
+    if doc["kind"] == "APIService" && doc["spec"]["service"].is_object() {
+        doc["spec"]["service"]["port"] = json!(port);
+    }
+    if let Some(hooks) = doc["webhooks"].as_array_mut() {
+        for hook in hooks {
+            if hook["clientConfig"]["service"].is_object() {
+                hook["clientConfig"]["service"]["port"] = json!(port);
+            }
+        }
+    }
+    doc
+}
+
+/// The repository root when running from a checkout (for `dev` started outside it: `--manifests`).
+pub fn default_manifests_root() -> PathBuf {
+    let here = Path::new(".");
+    if here.join("deploy").is_dir() && here.join("apiservice").is_dir() {
+        here.to_path_buf()
+    } else {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn services_become_external_name_localhost_on_the_real_ports() {
+        let svc = json!({"kind": "Service", "metadata": {"name": "s", "namespace": NAMESPACE},
+            "spec": {"type": "ClusterIP", "selector": {"a": "b"},
+                     "ports": [{"name": "https", "port": 8443, "targetPort": "https"}, {"name": "metrics", "port": 5000}]}});
+        let out = as_local_service(&svc, &Ports { https: 31000, metrics: 31001 });
+        assert_eq!(out["spec"]["type"], "ExternalName");
+        assert_eq!(out["spec"]["externalName"], "localhost");
+        assert!(out["spec"]["selector"].is_null());
+        assert_eq!(out["spec"]["ports"][0]["port"], 31000);
+        assert_eq!(out["spec"]["ports"][1]["port"], 31001);
+    }
+
+    #[test]
+    fn apiservice_and_webhooks_use_the_server_port() {
+        let api = json!({"kind": "APIService", "spec": {"service": {"name": "s", "namespace": "n", "port": 8443}}});
+        assert_eq!(with_server_port(api, 4000)["spec"]["service"]["port"], 4000);
+        let hooks = json!({"kind": "MutatingWebhookConfiguration", "webhooks": [
+            {"clientConfig": {"service": {"port": 8443}}}, {"clientConfig": {"url": "https://x"}}]});
+        let out = with_server_port(hooks, 4000);
+        assert_eq!(out["webhooks"][0]["clientConfig"]["service"]["port"], 4000);
+        assert!(out["webhooks"][1]["clientConfig"]["service"].is_null());
+    }
+
+    #[test]
+    fn only_the_server_deployment_is_left_out() {
+        assert!(is_server_workload(&json!({"kind": "Deployment", "metadata": {"namespace": NAMESPACE}})));
+        assert!(!is_server_workload(&json!({"kind": "Deployment", "metadata": {"namespace": "default"}})));
+        assert!(!is_server_workload(&json!({"kind": "Service", "metadata": {"namespace": NAMESPACE}})));
+    }
+}

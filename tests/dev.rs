@@ -1,0 +1,90 @@
+//! `autoscaling-apiserver dev`, the README's main command, run as a user runs it: it comes up,
+//! prints what to try, `kubectl get hpa,dpa,datadogmetrics` works against its kubeconfig, the
+//! aggregated API is reachable through devcluster, and Ctrl-C stops everything cleanly.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+fn kubectl(kubeconfig: &std::path::Path, args: &[&str]) -> (bool, String) {
+    let out = Command::new("kubectl")
+        .env("KUBECONFIG", kubeconfig)
+        .args(args)
+        .args(["--request-timeout", "20s"])
+        .output()
+        .expect("kubectl runs");
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+#[test]
+fn dev_mode_comes_up_and_stops_on_ctrl_c() {
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("dev.kubeconfig");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_autoscaling-apiserver"))
+        .args(["dev", "--kubeconfig-out"])
+        .arg(&kubeconfig)
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("dev starts");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut printed = String::new();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while !printed.contains("Ctrl-C stops everything") {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => printed.push_str(&(line + "\n")),
+            Err(_) => {
+                let _ = child.kill();
+                panic!("dev did not come up within 90 s; it printed:\n{printed}");
+            }
+        }
+    }
+    assert!(printed.contains(&format!("export KUBECONFIG={}", kubeconfig.display())), "{printed}");
+    assert!(printed.contains("kubectl get hpa,dpa,datadogmetrics"), "{printed}");
+
+    let (ok, out) = kubectl(&kubeconfig, &["get", "hpa,dpa,datadogmetrics", "-A"]);
+    assert!(ok, "{out}");
+    assert!(out.contains("horizontalpodautoscaler.autoscaling/web"), "{out}");
+    assert!(out.contains("datadogmetric.datadoghq.com/web-rps"), "{out}");
+    let (ok, out) = kubectl(&kubeconfig, &["get", "apiservice", "v1beta1.external.metrics.k8s.io"]);
+    assert!(ok, "{out}");
+    let (ok, out) = kubectl(
+        &kubeconfig,
+        &[
+            "auth",
+            "can-i",
+            "create",
+            "subjectaccessreviews",
+            "--as",
+            "system:serviceaccount:datadog:autoscaling-apiserver",
+        ],
+    );
+    assert!(
+        ok && out.lines().next() == Some("yes"),
+        "the server runs with its ServiceAccount, bound by deploy/: {out}"
+    );
+
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    let stopped_by = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "dev exits cleanly on Ctrl-C: {status}");
+            break;
+        }
+        if Instant::now() > stopped_by {
+            let _ = child.kill();
+            panic!("dev did not stop within 30 s of Ctrl-C");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -1,6 +1,7 @@
 //! devcluster against unmodified clients: kube-rs (this file's modules) and kubectl (kubectl.rs).
 
 mod devcluster {
+    pub mod admission;
     pub mod bad_input;
     pub mod crd;
     pub mod crud;

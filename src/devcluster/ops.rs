@@ -6,7 +6,7 @@ mod delete;
 mod write;
 
 pub use delete::{CRD_CLEANUP, DeleteOptions, FOREGROUND, ORPHAN, Propagation};
-pub use write::{FieldValidation, PatchKind, WriteOptions};
+pub use write::{FieldValidation, PatchKind, Prepared, WriteOptions};
 
 use serde_json::Value;
 

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
+use super::super::admission;
 use super::super::meta;
 use super::super::ops::{DeleteOptions, PatchKind, WriteOptions, target};
 use super::super::patch;
@@ -119,6 +120,19 @@ async fn scale(call: Call, rt: Arc<ResourceType>) -> ApiResult<Response> {
     {
         return Err(ApiError::stale(target(&rt, &name)));
     }
+    let (new_scale, mut warnings) = admission::subresource(
+        &call.cluster,
+        &rt,
+        "scale",
+        "UPDATE",
+        &ns,
+        &name,
+        new_scale,
+        Some(current_scale),
+        opts.dry_run,
+        &call.user,
+    )
+    .await?;
     let replicas = new_scale["spec"]["replicas"].as_i64().ok_or_else(|| {
         ApiError::invalid(
             "Scale",
@@ -138,8 +152,9 @@ async fn scale(call: Call, rt: Arc<ResourceType>) -> ApiResult<Response> {
     }
     let mut next = current.clone();
     set_path(&mut next, &replica_paths(&rt).spec, json!(replicas));
-    let out = call.cluster.op_update(&rt, &ns, &name, next, &WriteOptions { subresource: None, ..opts })?;
-    Ok(json(StatusCode::OK, &to_scale(&rt, &out.object), &out.warnings))
+    let mut out = call.cluster.op_update(&rt, &ns, &name, next, &WriteOptions { subresource: None, ..opts })?;
+    warnings.append(&mut out.warnings);
+    Ok(json(StatusCode::OK, &to_scale(&rt, &out.object), &warnings))
 }
 
 fn patched_scale(kind: PatchKind, current: &Value, body: &[u8]) -> ApiResult<Value> {
@@ -195,6 +210,19 @@ async fn resize(call: Call, rt: Arc<ResourceType>) -> ApiResult<Response> {
     } else {
         decode_object(&call.headers, &bytes)?
     };
+    let (wanted, mut warnings) = admission::subresource(
+        &call.cluster,
+        &rt,
+        "resize",
+        "UPDATE",
+        &ns,
+        &name,
+        wanted,
+        Some(current.clone()),
+        opts.dry_run,
+        &call.user,
+    )
+    .await?;
     let mut next = current.clone();
     let wanted_containers = wanted["spec"]["containers"].as_array().cloned().unwrap_or_default();
     for c in next["spec"]["containers"].as_array_mut().into_iter().flatten() {
@@ -202,8 +230,9 @@ async fn resize(call: Call, rt: Arc<ResourceType>) -> ApiResult<Response> {
             c["resources"] = w["resources"].clone();
         }
     }
-    let out = call.cluster.op_update(&rt, &ns, &name, next, &opts)?;
-    Ok(json(StatusCode::OK, &out.object, &out.warnings))
+    let mut out = call.cluster.op_update(&rt, &ns, &name, next, &opts)?;
+    warnings.append(&mut out.warnings);
+    Ok(json(StatusCode::OK, &out.object, &warnings))
 }
 
 async fn evict(call: Call, rt: Arc<ResourceType>) -> ApiResult<Response> {
@@ -215,6 +244,9 @@ async fn evict(call: Call, rt: Arc<ResourceType>) -> ApiResult<Response> {
     };
     let (ns, name) = (call.info.namespace.clone(), call.info.name.clone());
     let pod = call.cluster.op_get(&rt, &ns, &name)?;
+    let (body, _) =
+        admission::subresource(&call.cluster, &rt, "eviction", "CREATE", &ns, &name, body, None, false, &call.user)
+            .await?;
     super::super::workloads::admit_eviction(&call.cluster, &ns, &pod)?;
     let opts = DeleteOptions::parse(Some(&body["deleteOptions"]).filter(|v| !v.is_null()), None, false)?;
     call.cluster.op_delete(&rt, &ns, &name, &opts)?;

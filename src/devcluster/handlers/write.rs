@@ -124,7 +124,7 @@ pub async fn delete_collection(call: Call, rt: Arc<ResourceType>) -> ApiResult<R
     let page = select(&snap, &rt, &call.info.namespace, &sel, None, 0);
     let mut deleted = Vec::new();
     for s in &page.items {
-        match call.cluster.op_delete(&rt, &s.key.namespace, &s.key.name, &opts) {
+        match admission::delete(&call.cluster, &rt, &s.key.namespace, &s.key.name, &opts, &call.user).await {
             Ok(obj) => deleted.push(obj),
             Err(e) if e.code == 404 => {}
             Err(e) => return Err(e),

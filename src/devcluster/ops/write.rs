@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 
 use super::super::Cluster;
+use super::super::admission;
 use super::super::apply::{self, ApplyRequest};
 use super::super::builtin;
 use super::super::defaults;
@@ -14,6 +15,10 @@ use super::super::status::{ApiError, ApiResult};
 use super::super::store::StoreError;
 use super::{Outcome, key, store_error, target};
 use crate::devcluster::lists::ListKindsFor;
+
+mod prepare;
+
+pub use prepare::Prepared;
 
 /// kube-apiserver's default (no `fieldValidation` parameter) is Warn; kubectl asks for Strict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -307,6 +312,33 @@ impl Cluster {
         if !causes.is_empty() {
             return Err(ApiError::invalid(&rt.kind, &rt.group, name, causes));
         }
+        let obj = self.decode_default(rt, obj, opts, warnings)?;
+        let causes = match &rt.custom {
+            Some(custom) => custom
+                .schema
+                .as_ref()
+                .map(|s| s.validate(&obj))
+                .unwrap_or_default()
+                .iter()
+                .map(|c| json!({"reason": c.reason, "message": c.message, "field": c.field}))
+                .collect(),
+            None => {
+                let mut causes = builtin::validate(&rt.group, &rt.kind, &obj);
+                causes.extend(admission::configuration_causes(rt, &obj));
+                causes
+            }
+        };
+        if causes.is_empty() { Ok(obj) } else { Err(ApiError::invalid(&rt.kind, &rt.group, name, causes)) }
+    }
+
+    /// Decoding and defaulting (no validation): the object as mutating admission sees it.
+    fn decode_default(
+        &self,
+        rt: &ResourceType,
+        obj: Value,
+        opts: &WriteOptions,
+        warnings: &mut Vec<String>,
+    ) -> ApiResult<Value> {
         match &rt.custom {
             Some(custom) => {
                 let mut obj = obj;
@@ -314,16 +346,7 @@ impl Cluster {
                 let pruned = schema.prune(&mut obj);
                 unknown_fields(opts.field_validation, &pruned, warnings)?;
                 schema.apply_defaults(&mut obj);
-                let causes = schema.validate(&obj);
-                if causes.is_empty() {
-                    Ok(obj)
-                } else {
-                    let causes = causes
-                        .iter()
-                        .map(|c| json!({"reason": c.reason, "message": c.message, "field": c.field}))
-                        .collect();
-                    Err(ApiError::invalid(&rt.kind, &rt.group, name, causes))
-                }
+                Ok(obj)
             }
             None => {
                 let input = obj.clone();
@@ -333,10 +356,7 @@ impl Cluster {
                 find_dropped(&input, &out, "", &mut dropped);
                 unknown_fields(opts.field_validation, &dropped, warnings)?;
                 defaults::apply(&rt.group, &rt.version, &rt.kind, &mut out);
-                let causes = builtin::validate(&rt.group, &rt.kind, &out);
-                if !causes.is_empty() {
-                    return Err(ApiError::invalid(&rt.kind, &rt.group, name, causes));
-                }
+                admission::configuration_defaults(rt, &mut out);
                 Ok(out)
             }
         }

@@ -5,5 +5,6 @@
 pub mod apimachinery;
 pub mod cli;
 pub mod config;
+pub mod datadog;
 pub mod devcluster;
 pub mod server;

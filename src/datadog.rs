@@ -55,6 +55,7 @@ pub use validate::validate;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, SystemTime};
 
 use endpoint::Endpoint;
@@ -187,8 +188,12 @@ impl DatadogClient {
                 calls.push((window, queries));
             }
         }
-        let run = |window| batch::Run { client: &self.inner, window, now_s };
-        let outcomes = futures::future::join_all(calls.iter().map(|(w, qs)| run(*w).resolve(qs, true))).await;
+        let budgets: Vec<AtomicUsize> =
+            calls.iter().map(|(_, qs)| AtomicUsize::new(batch::call_budget(qs.len()) - 1)).collect();
+        let runs = calls.iter().zip(&budgets).map(|((window, qs), calls_left)| {
+            batch::Run { client: &self.inner, window: *window, now_s, calls_left }.resolve(qs, true)
+        });
+        let outcomes = futures::future::join_all(runs).await;
         for ((window, queries), outcome) in calls.into_iter().zip(outcomes) {
             for (q, r) in queries.into_iter().zip(outcome) {
                 results.insert(MetricQuery::new(q, window), r);
@@ -218,7 +223,8 @@ impl DatadogClient {
 /// rustls with ring and the platform's trust store (loaded on first use).
 fn tls_config() -> Result<rustls::ClientConfig, ClientError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let verifier = rustls_platform_verifier::Verifier::new(provider.clone()).map_err(|e| ClientError::Tls(e.to_string()))?;
+    let verifier =
+        rustls_platform_verifier::Verifier::new(provider.clone()).map_err(|e| ClientError::Tls(e.to_string()))?;
     Ok(rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| ClientError::Tls(e.to_string()))?

@@ -4,9 +4,12 @@
 //! the batch is bisected until only the guilty query carries the error; a query missing from a
 //! multi-query reply is asked once more with the other missing ones before it is declared
 //! without series. Rate limits and endpoint failures are never split: they concern every query.
+//! A chunk's calls are bounded (enough to isolate a few bad queries), so an endpoint that answers
+//! every batch wrongly costs a handful of calls, not one per query.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use super::extract::{self, Mismatch};
@@ -22,6 +25,15 @@ pub struct Run<'a> {
     pub client: &'a FailoverClient,
     pub window: Duration,
     pub now_s: i64,
+    /// Calls this chunk may still make after its first (see [`call_budget`]).
+    pub calls_left: &'a AtomicUsize,
+}
+
+/// Calls allowed for a chunk of `n` queries: the first, then two per bisection level for up to
+/// two bad queries.
+pub fn call_budget(n: usize) -> usize {
+    let levels = usize::BITS - n.max(1).next_power_of_two().leading_zeros() - 1;
+    1 + 4 * levels as usize
 }
 
 impl<'a> Run<'a> {
@@ -34,14 +46,15 @@ impl<'a> Run<'a> {
                 Ok(reply) => reply,
                 Err(e) if e.is_batch_specific() && queries.len() > 1 => {
                     tracing::debug!(queries = queries.len(), error = %e, "batch refused; bisecting");
-                    return self.bisect(queries).await;
+                    let err = QueryError::from_call(&e, false);
+                    return self.bisect(queries, err).await;
                 }
                 Err(e) => return vec![Err(QueryError::from_call(&e, queries.len() == 1)); queries.len()],
             };
             match extract::assign(&reply.series, queries, self.window) {
                 Err(Mismatch(why)) if queries.len() > 1 => {
                     tracing::warn!(query = %joined, reason = %why, "Received Serie that does not match the submitted query batch; bisecting");
-                    self.bisect(queries).await
+                    self.bisect(queries, QueryError::MismatchedReply).await
                 }
                 Err(Mismatch(why)) => {
                     tracing::warn!(query = %joined, reason = %why, "Received Serie that does not match the submitted query");
@@ -52,13 +65,30 @@ impl<'a> Run<'a> {
         })
     }
 
-    fn bisect(self, queries: &'a [String]) -> Boxed<'a> {
+    /// Both halves, each only if the chunk has calls left (else `err` stands for the half).
+    fn bisect(self, queries: &'a [String], err: QueryError) -> Boxed<'a> {
         Box::pin(async move {
             let (left, right) = queries.split_at(queries.len() / 2);
-            let (mut a, b) = futures::join!(self.resolve(left, true), self.resolve(right, true));
+            let (mut a, b) = futures::join!(
+                self.resolve_within_budget(left, true, &err),
+                self.resolve_within_budget(right, true, &err)
+            );
             a.extend(b);
             a
         })
+    }
+
+    async fn resolve_within_budget<'b>(self, queries: &'b [String], recheck: bool, err: &QueryError) -> Vec<Outcome>
+    where
+        'a: 'b,
+    {
+        let taken = self.calls_left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        if taken.is_err() {
+            return vec![Err(err.clone()); queries.len()];
+        }
+        Run { client: self.client, window: self.window, now_s: self.now_s, calls_left: self.calls_left }
+            .resolve(queries, recheck)
+            .await
     }
 
     async fn complete(self, queries: &'a [String], assigned: Vec<extract::Assigned>, recheck: bool) -> Vec<Outcome> {
@@ -76,7 +106,7 @@ impl<'a> Run<'a> {
             .collect();
         if recheck && queries.len() > 1 && !missing.is_empty() && missing.len() < queries.len() {
             let again: Vec<String> = missing.iter().map(|&i| queries[i].clone()).collect();
-            let second = self.resolve(&again, false).await;
+            let second = self.resolve_within_budget(&again, false, &QueryError::NoSeries).await;
             for (i, r) in missing.into_iter().zip(second) {
                 out[i] = Some(r);
             }

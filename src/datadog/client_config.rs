@@ -70,8 +70,9 @@ impl ClientConfig {
     pub fn from_settings(s: &Settings) -> Result<Self, ClientError> {
         let (Some(api_key), Some(app_key)) = (s.external_metrics_api_key(), s.external_metrics_app_key()) else {
             return Err(ClientError::MissingKeys {
-                keys: "api_key and app_key (or external_metrics_provider.api_key and external_metrics_provider.app_key)"
-                    .into(),
+                keys:
+                    "api_key and app_key (or external_metrics_provider.api_key and external_metrics_provider.app_key)"
+                        .into(),
             });
         };
         let mut config = ClientConfig::single(&s.endpoint(), api_key, app_key);
@@ -131,7 +132,11 @@ mod tests {
     #[test]
     fn redundant_endpoints_follow_the_primary() {
         let endpoints = r#"[{"url":"http://127.0.0.1:7","api_key":"k","app_key":"p"},{"site":"us3.datadoghq.com","api_key":"k","app_key":"p"}]"#;
-        let s = settings(&[("DD_API_KEY", "a"), ("DD_APP_KEY", "b"), ("DD_EXTERNAL_METRICS_PROVIDER_ENDPOINTS", endpoints)]);
+        let s = settings(&[
+            ("DD_API_KEY", "a"),
+            ("DD_APP_KEY", "b"),
+            ("DD_EXTERNAL_METRICS_PROVIDER_ENDPOINTS", endpoints),
+        ]);
         let c = ClientConfig::from_settings(&s).unwrap();
         let urls: Vec<&str> = c.endpoints.iter().map(|e| e.url.as_str()).collect();
         assert_eq!(urls, ["https://api.datadoghq.com", "http://127.0.0.1:7", "https://api.us3.datadoghq.com"]);

@@ -121,7 +121,11 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    pub fn new(cfg: &EndpointConfig, tls: &Arc<rustls::ClientConfig>, settings: &super::ClientConfig) -> Result<Self, ClientError> {
+    pub fn new(
+        cfg: &EndpointConfig,
+        tls: &Arc<rustls::ClientConfig>,
+        settings: &super::ClientConfig,
+    ) -> Result<Self, ClientError> {
         let base = cfg.url.trim().trim_end_matches('/').to_string();
         let invalid = |reason: String| ClientError::InvalidUrl { key: cfg.key.clone(), url: cfg.url.clone(), reason };
         let parsed = Url::parse(&base).map_err(|e| invalid(e.to_string()))?;
@@ -174,7 +178,10 @@ impl Endpoint {
 
     async fn send(&self, query: &str, from: i64, to: i64) -> Result<(QueryResponse, Option<RateLimit>), CallError> {
         let mut url = self.query_url.clone();
-        url.query_pairs_mut().append_pair("from", &from.to_string()).append_pair("to", &to.to_string()).append_pair("query", query);
+        url.query_pairs_mut()
+            .append_pair("from", &from.to_string())
+            .append_pair("to", &to.to_string())
+            .append_pair("query", query);
         let resp = self
             .http
             .get(url)
@@ -230,7 +237,11 @@ impl Endpoint {
                 Ok(Some(chunk)) => body.extend_from_slice(&chunk),
                 Ok(None) => return Ok(body),
                 Err(e) => {
-                    return Err(CallError::Unknown(format!("reading the reply from {}: {}", self.base, error_chain(&e))));
+                    return Err(CallError::Unknown(format!(
+                        "reading the reply from {}: {}",
+                        self.base,
+                        error_chain(&e)
+                    )));
                 }
             }
         }
@@ -336,8 +347,7 @@ fn error_detail(body: &[u8]) -> String {
     {
         return parsed.errors.join(", ");
     }
-    let text = String::from_utf8_lossy(&body[..body.len().min(200)]).trim().replace('\n', " ");
-    text
+    String::from_utf8_lossy(&body[..body.len().min(200)]).trim().replace('\n', " ")
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

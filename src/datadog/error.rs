@@ -28,7 +28,9 @@ pub enum QueryError {
     #[error("invalid query {}: {reason}", gofmt::quote(query))]
     Invalid { query: String, reason: String },
     /// Its URL-escaped length alone reaches the 7000-character chunk bound.
-    #[error("Query is too long, could yield a server side error. Dropping ({length} URL characters, the limit is 7000)")]
+    #[error(
+        "Query is too long, could yield a server side error. Dropping ({length} URL characters, the limit is 7000)"
+    )]
     TooLong { length: usize },
     /// The API call failed for the whole batch; `retry_at` is set for rate limits.
     #[error("{message}")]

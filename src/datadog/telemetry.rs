@@ -95,13 +95,21 @@ impl ClientTelemetry {
             "increased by 1 everytime a metric value is updated",
             self.updated.clone(),
         );
-        registry.register("datadog_endpoint_up", "1 when the last query to this Datadog endpoint succeeded", self.endpoint_up.clone());
+        registry.register(
+            "datadog_endpoint_up",
+            "1 when the last query to this Datadog endpoint succeeded",
+            self.endpoint_up.clone(),
+        );
         registry.register(
             "datadog_endpoint_retry_interval_seconds",
             "how long a failed Datadog endpoint is skipped",
             self.retry_interval.clone(),
         );
-        registry.register("datadog_endpoint_switches", "switches of the Datadog endpoint in use", self.switches.clone());
+        registry.register(
+            "datadog_endpoint_switches",
+            "switches of the Datadog endpoint in use",
+            self.switches.clone(),
+        );
     }
 
     /// Text exposition of these metrics alone (for tests and the `status` command).

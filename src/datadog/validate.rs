@@ -24,10 +24,9 @@ pub fn validate(query: &str) -> Result<(), String> {
         match c {
             '\'' | '"' => quote = Some(c),
             '(' | '{' | '[' => open.push(c),
-            ')' | '}' | ']' => {
-                if open.pop().is_none_or(|o| closer(o) != c) {
-                    return Err(format!("unbalanced delimiter '{c}'"));
-                }
+            // The pop is wanted either way: a matching closer just ends its group.
+            ')' | '}' | ']' if open.pop().map(closer) != Some(c) => {
+                return Err(format!("unbalanced delimiter '{c}'"));
             }
             ',' if open.is_empty() => return Err("query contains a top-level comma".into()),
             _ => {}

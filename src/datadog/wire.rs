@@ -148,7 +148,9 @@ fn quote_non_finite(body: &[u8]) -> Option<Vec<u8>> {
             }
         } else if b == b'"' {
             in_string = true;
-        } else if let Some(token) = [NEG_INF_TOKEN, INF_TOKEN, NAN_TOKEN].iter().find(|t| body[i..].starts_with(t.as_bytes())) {
+        } else if let Some(token) =
+            [NEG_INF_TOKEN, INF_TOKEN, NAN_TOKEN].iter().find(|t| body[i..].starts_with(t.as_bytes()))
+        {
             out.push(b'"');
             out.extend_from_slice(token.as_bytes());
             out.push(b'"');
@@ -170,7 +172,10 @@ mod tests {
     fn int_and_float_timestamps_and_nulls() {
         let body = br#"{"series":[{"pointlist":[[1618221135000.0,10.5],[1618221195000,null]],"query_index":0}]}"#;
         let r = parse_response(body).unwrap();
-        assert_eq!(r.series[0].pointlist, vec![RawPoint(Some(1618221135000.0), Some(Number(10.5))), RawPoint(Some(1618221195000.0), None)]);
+        assert_eq!(
+            r.series[0].pointlist,
+            vec![RawPoint(Some(1618221135000.0), Some(Number(10.5))), RawPoint(Some(1618221195000.0), None)]
+        );
     }
 
     #[test]

@@ -87,6 +87,15 @@ impl DatadogApiConfig {
     }
 }
 
+/// What one call asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallRecord {
+    /// The `query` parameter (comma-joined queries).
+    pub query: String,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+}
+
 /// State shared with the request handler.
 struct Shared {
     api_key: String,
@@ -95,7 +104,7 @@ struct Shared {
     faults: Mutex<Faults>,
     budget: Mutex<Budget>,
     calls: AtomicU64,
-    log: Mutex<Vec<String>>,
+    log: Mutex<Vec<CallRecord>>,
     /// Unix seconds at start: shapes are evaluated at `t - started_unix`.
     started_unix: f64,
     default_interval_s: u64,
@@ -153,7 +162,17 @@ impl DatadogApi {
 
     /// The `query` parameter of every call received, in order.
     pub fn queries(&self) -> Vec<String> {
+        self.shared.log.lock().iter().map(|c| c.query.clone()).collect()
+    }
+
+    /// Every call received, in order.
+    pub fn call_log(&self) -> Vec<CallRecord> {
         self.shared.log.lock().clone()
+    }
+
+    /// Unix seconds at start; a shape's value at point time `t` is `shape.value_at(t - started_unix)`.
+    pub fn started_unix(&self) -> f64 {
+        self.shared.started_unix
     }
 
     /// Replaces every series.

@@ -28,7 +28,10 @@ pub async fn query(State(shared): State<Arc<Shared>>, uri: Uri, headers: HeaderM
     let params: HashMap<String, String> = form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
-    shared.log.lock().push(params.get("query").cloned().unwrap_or_default());
+    let int = |name: &str| params.get(name).and_then(|v| v.trim().parse::<i64>().ok());
+    let record =
+        super::CallRecord { query: params.get("query").cloned().unwrap_or_default(), from: int("from"), to: int("to") };
+    shared.log.lock().push(record);
     let faults = shared.faults.lock().clone();
     if let Some(latency) = faults.latency {
         tokio::time::sleep(latency).await;
@@ -66,12 +69,14 @@ fn evaluate(
 ) -> Result<Vec<u8>, (StatusCode, String)> {
     let bad = |m: String| (StatusCode::BAD_REQUEST, m);
     let int = |name: &str| {
-        params.get(name).and_then(|v| v.trim().parse::<i64>().ok()).ok_or_else(|| {
-            bad(format!("The value provided for parameter '{name}' is invalid"))
-        })
+        params
+            .get(name)
+            .and_then(|v| v.trim().parse::<i64>().ok())
+            .ok_or_else(|| bad(format!("The value provided for parameter '{name}' is invalid")))
     };
     let (from, to) = (int("from")?, int("to")?);
-    let batch = params.get("query").filter(|q| !q.trim().is_empty()).ok_or_else(|| bad("Missing query parameter".into()))?;
+    let batch =
+        params.get("query").filter(|q| !q.trim().is_empty()).ok_or_else(|| bad("Missing query parameter".into()))?;
     let texts = query::split_top_level(batch);
     let parsed = texts
         .iter()
@@ -107,7 +112,8 @@ fn evaluate(
         "times": [], "values": [], "series": series,
     });
     let text = body.to_string();
-    Ok(text.replace(&format!("\"{NON_FINITE}NaN\""), "NaN")
+    Ok(text
+        .replace(&format!("\"{NON_FINITE}NaN\""), "NaN")
         .replace(&format!("\"{NON_FINITE}inf\""), "Infinity")
         .replace(&format!("\"{NON_FINITE}-inf\""), "-Infinity")
         .into_bytes())
@@ -144,10 +150,7 @@ fn matches<'a>(def: &'a SeriesDef, p: &ParsedQuery) -> Vec<(String, Vec<String>,
     }
     if p.by.iter().any(|b| b == tag) {
         let base = if p.scope.is_empty() { String::new() } else { format!("{scope},") };
-        return values
-            .iter()
-            .map(|(v, s)| (format!("{base}{tag}:{v}"), vec![format!("{tag}:{v}")], vec![s]))
-            .collect();
+        return values.iter().map(|(v, s)| (format!("{base}{tag}:{v}"), vec![format!("{tag}:{v}")], vec![s])).collect();
     }
     vec![(scope, Vec::new(), values.values().collect())]
 }
@@ -162,11 +165,10 @@ struct SeriesCtx {
 
 fn render(ctx: &SeriesCtx, p: &ParsedQuery, index: usize, scope: &str, tag_set: &[String], shapes: &[&Shape]) -> Value {
     let aggr = p.aggregator.as_deref().unwrap_or("avg");
-    let first = ctx.from.div_euclid(ctx.interval) * ctx.interval + if ctx.from.rem_euclid(ctx.interval) == 0 { 0 } else { ctx.interval };
-    let mut points: Vec<Value> = (0..ctx.padding)
-        .rev()
-        .map(|k| json!([((first - ctx.interval * (k as i64 + 1)) * 1000) as f64, 0.0]))
-        .collect();
+    let first = ctx.from.div_euclid(ctx.interval) * ctx.interval
+        + if ctx.from.rem_euclid(ctx.interval) == 0 { 0 } else { ctx.interval };
+    let mut points: Vec<Value> =
+        (0..ctx.padding).rev().map(|k| json!([((first - ctx.interval * (k as i64 + 1)) * 1000) as f64, 0.0])).collect();
     let mut t = first;
     while t <= ctx.to {
         let at = t as f64 - ctx.started;
@@ -187,7 +189,13 @@ fn number(v: f64) -> Value {
     if v.is_finite() {
         json!(v)
     } else {
-        let name = if v.is_nan() { "NaN" } else if v > 0.0 { "inf" } else { "-inf" };
+        let name = if v.is_nan() {
+            "NaN"
+        } else if v > 0.0 {
+            "inf"
+        } else {
+            "-inf"
+        };
         Value::String(format!("{NON_FINITE}{name}"))
     }
 }

@@ -44,15 +44,32 @@ impl SeriesDef {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Shape {
-    Constant { value: f64 },
+    Constant {
+        value: f64,
+    },
     /// `before` until `at_s`, then `after`.
-    Step { before: f64, after: f64, at_s: f64 },
-    Sine { mean: f64, amplitude: f64, period_s: f64 },
+    Step {
+        before: f64,
+        after: f64,
+        at_s: f64,
+    },
+    Sine {
+        mean: f64,
+        amplitude: f64,
+        period_s: f64,
+    },
     /// Linear from `from` (at t = 0) to `to` (at t = `over_s`), constant outside.
-    Ramp { from: f64, to: f64, over_s: f64 },
+    Ramp {
+        from: f64,
+        to: f64,
+        over_s: f64,
+    },
     /// One shape per value of `tag`, selected by the query's `{tag:value}` scope; without it the
     /// values are aggregated (by the query's aggregator), or grouped with `by {tag}`.
-    PerTag { tag: String, values: BTreeMap<String, Shape> },
+    PerTag {
+        tag: String,
+        values: BTreeMap<String, Shape>,
+    },
 }
 
 impl Shape {

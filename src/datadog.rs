@@ -13,7 +13,7 @@
 //!     Some(Ok(point)) => println!("{} at {}", point.value, point.timestamp_s),
 //!     Some(Err(e)) if e.is_rate_limit() => println!("rate limited, retry at {:?}", e.retry_at()),
 //!     Some(Err(e)) => println!("{e}"),
-//!     None => unreachable!("every query gets a result"),
+//!     None => {} // every distinct query asked gets a result
 //! }
 //! // For /metrics: client.telemetry().register(&mut registry); for `status`: client.endpoints().
 //! # Ok(()) }

@@ -104,6 +104,8 @@ struct Shared {
     faults: Mutex<Faults>,
     budget: Mutex<Budget>,
     calls: AtomicU64,
+    in_flight: AtomicU64,
+    max_in_flight: AtomicU64,
     log: Mutex<Vec<CallRecord>>,
     /// Unix seconds at start: shapes are evaluated at `t - started_unix`.
     started_unix: f64,
@@ -127,6 +129,8 @@ impl DatadogApi {
             faults: Mutex::new(Faults::default()),
             budget: Mutex::new(Budget::new(config.rate_limit, config.rate_period)),
             calls: AtomicU64::new(0),
+            in_flight: AtomicU64::new(0),
+            max_in_flight: AtomicU64::new(0),
             log: Mutex::new(Vec::new()),
             started_unix,
             default_interval_s: config.default_interval_s.max(1),
@@ -158,6 +162,11 @@ impl DatadogApi {
     /// Calls received on `/api/v1/query` (every one, refused or not).
     pub fn calls(&self) -> u64 {
         self.shared.calls.load(Ordering::SeqCst)
+    }
+
+    /// The most calls ever handled at the same time.
+    pub fn max_in_flight(&self) -> u64 {
+        self.shared.max_in_flight.load(Ordering::SeqCst)
     }
 
     /// The `query` parameter of every call received, in order.

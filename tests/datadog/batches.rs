@@ -130,3 +130,18 @@ async fn seventy_one_queries_make_three_calls_of_at_most_35() {
     sizes.sort_unstable();
     assert_eq!(sizes, vec![1, 35, 35]);
 }
+
+#[tokio::test]
+async fn at_most_max_parallel_queries_calls_in_flight() {
+    let api = support::sim((0..10).map(|i| constant(&format!("m{i}"), i as f64)).collect()).await;
+    api.set_faults(Faults { latency: Some(std::time::Duration::from_millis(200)), ..Faults::default() });
+    let mut config = support::config(&api);
+    config.max_parallel_queries = 2;
+    config.chunk_size = 1;
+    let client = autoscaling_apiserver::datadog::DatadogClient::new(config).unwrap();
+    let queries: Vec<MetricQuery> = (0..10).map(|i| q(&format!("avg:m{i}{{*}}"))).collect();
+    let results = client.query(&queries).await;
+    assert_eq!(results.iter().filter(|(_, r)| r.is_ok()).count(), 10);
+    assert_eq!(api.calls(), 10, "chunk_size 1: one call per query");
+    assert_eq!(api.max_in_flight(), 2, "10 chunks, never more than 2 calls at once");
+}

@@ -23,8 +23,26 @@ const NON_FINITE: &str = "__simulated_non_finite__";
 /// At most this many points per series, as the real API coarsens its interval.
 const MAX_POINTS: i64 = 1500;
 
+/// Counts a call in flight for as long as it lives.
+struct InFlight(Arc<Shared>);
+
+impl InFlight {
+    fn enter(shared: &Arc<Shared>) -> Self {
+        let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        shared.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        InFlight(shared.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 pub async fn query(State(shared): State<Arc<Shared>>, uri: Uri, headers: HeaderMap) -> Response {
     shared.calls.fetch_add(1, Ordering::SeqCst);
+    let _in_flight = InFlight::enter(&shared);
     let params: HashMap<String, String> = form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();

@@ -5,6 +5,7 @@
 
 pub mod apply;
 pub mod builtin;
+pub mod datadog_api;
 pub mod patch;
 pub mod protobuf;
 pub mod rbac;

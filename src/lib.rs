@@ -6,6 +6,7 @@ pub mod apimachinery;
 pub mod cli;
 pub mod cluster;
 pub mod config;
+pub mod datadog;
 pub mod dev;
 pub mod devcluster;
 pub mod external_metrics;

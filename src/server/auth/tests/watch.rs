@@ -26,6 +26,9 @@ fn configmap(allowed_names: &str) -> ConfigMap {
 async fn picks_up_creation_and_updates_of_the_configmap() {
     let dc = cluster().await;
     let client = admin(&dc).await;
+    // devcluster publishes the ConfigMap at start, as kube-apiserver does: begin without it.
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "kube-system");
+    cms.delete("extension-apiserver-authentication", &Default::default()).await.unwrap();
     let seen = Arc::new(Mutex::new(Vec::<AuthenticationConfig>::new()));
     let record = seen.clone();
     let on_change = Box::new(move |c: &AuthenticationConfig| record.lock().unwrap().push(c.clone()));
@@ -35,7 +38,6 @@ async fn picks_up_creation_and_updates_of_the_configmap() {
     eventually("the first list", move || synced.synced()).await;
     assert_eq!(*watch.current(), AuthenticationConfig::default());
 
-    let cms: Api<ConfigMap> = Api::namespaced(client, "kube-system");
     cms.create(&PostParams::default(), &configmap(r#"["front-proxy-client"]"#)).await.unwrap();
     let w = watch.clone();
     eventually("the created ConfigMap", move || w.current().allowed_names == ["front-proxy-client"]).await;

@@ -2,6 +2,7 @@
 //! ExternalName `localhost` Service or a URL) records the AdmissionReviews devcluster sends and
 //! answers per test; the outcomes are compared with kube-apiserver's.
 
+mod deployment;
 mod hook_server;
 
 use std::sync::Arc;

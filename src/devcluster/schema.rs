@@ -13,6 +13,8 @@ mod formats;
 use super::gofmt;
 mod listtype;
 mod node;
+
+pub use node::OBJECT_META_FIELDS;
 mod prune;
 mod translate;
 mod validate;

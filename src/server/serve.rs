@@ -34,6 +34,22 @@ pub struct ServeConfig {
     pub authz: AuthzOptions,
 }
 
+impl ServeConfig {
+    /// Both listeners on a free 127.0.0.1 port, a self-signed certificate for Service
+    /// `service.namespace`, default authentication and authorization (tests, `dev`).
+    pub fn loopback(service: &str, namespace: &str) -> Self {
+        ServeConfig {
+            secure_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            metrics_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            certs: CertSource::SelfSigned { service: service.into(), namespace: namespace.into() },
+            allow_legacy_tls: false,
+            cert_poll_interval: Duration::from_secs(1),
+            authn: AuthnOptions::default(),
+            authz: AuthzOptions::default(),
+        }
+    }
+}
+
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A running server; dropping it does not stop it, `shutdown` does.

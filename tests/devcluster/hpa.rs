@@ -11,8 +11,6 @@ use std::time::Duration;
 
 use autoscaling_apiserver::apimachinery::selector::LabelSelector;
 use autoscaling_apiserver::devcluster::{Config, DevCluster, USAGE_ANNOTATION_PREFIX};
-use autoscaling_apiserver::server::auth::{AuthnOptions, AuthzOptions};
-use autoscaling_apiserver::server::tls::CertSource;
 use autoscaling_apiserver::server::{ExternalMetricValue, MetricsProvider, ProviderError, ServeConfig, start};
 use base64::Engine;
 use reqwest::Method;
@@ -259,15 +257,7 @@ impl MetricsProvider for Dial {
 async fn deployment_follows_an_external_metric_served_by_our_server() {
     let dc = start_with(fast_hpa()).await;
     let dial = Arc::new(Dial(Mutex::new(Ok("42".into()))));
-    let config = ServeConfig {
-        secure_addr: "127.0.0.1:0".parse().unwrap(),
-        metrics_addr: "127.0.0.1:0".parse().unwrap(),
-        certs: CertSource::SelfSigned { service: "autoscaling-apiserver".into(), namespace: "datadog".into() },
-        allow_legacy_tls: false,
-        cert_poll_interval: Duration::from_secs(1),
-        authn: AuthnOptions::default(),
-        authz: AuthzOptions::default(),
-    };
+    let config = ServeConfig::loopback("autoscaling-apiserver", "datadog");
     let server = start(config, dc.client().await.unwrap(), dial.clone()).await.expect("server starts");
     create(
         &dc,

@@ -7,8 +7,6 @@ use std::time::{Duration, Instant};
 
 use autoscaling_apiserver::apimachinery::selector::LabelSelector;
 use autoscaling_apiserver::devcluster::{Config, DevCluster};
-use autoscaling_apiserver::server::auth::{AuthnOptions, AuthzOptions};
-use autoscaling_apiserver::server::tls::CertSource;
 use autoscaling_apiserver::server::{
     ExternalMetricValue, MetricsProvider, ProviderError, RunningServer, ServeConfig, start,
 };
@@ -84,15 +82,7 @@ pub async fn our_server(dc: &DevCluster, admin: &kube::Client) -> (RunningServer
     let token = dc.service_account_token("datadog", "autoscaling-apiserver", &[]).unwrap();
     let client = dc.client_with_token(&token).await.unwrap();
     let provider = Arc::new(RecordingProvider::default());
-    let config = ServeConfig {
-        secure_addr: "127.0.0.1:0".parse().unwrap(),
-        metrics_addr: "127.0.0.1:0".parse().unwrap(),
-        certs: CertSource::SelfSigned { service: "autoscaling-apiserver".into(), namespace: "datadog".into() },
-        allow_legacy_tls: false,
-        cert_poll_interval: Duration::from_secs(1),
-        authn: AuthnOptions::default(),
-        authz: AuthzOptions::default(),
-    };
+    let config = ServeConfig::loopback("autoscaling-apiserver", "datadog");
     let server = start(config, client, provider.clone()).await.unwrap();
     (server, provider)
 }

@@ -9,8 +9,6 @@ use std::time::Duration;
 
 use autoscaling_apiserver::apimachinery::selector::LabelSelector;
 use autoscaling_apiserver::devcluster::{Config, DevCluster};
-use autoscaling_apiserver::server::auth::{AuthnOptions, AuthzOptions};
-use autoscaling_apiserver::server::tls::CertSource;
 use autoscaling_apiserver::server::{
     ExternalMetricValue, MetricsProvider, ProviderError, RunningServer, ServeConfig, start,
 };
@@ -97,15 +95,7 @@ async fn setup() -> Setup {
         .await
         .unwrap();
     let provider = Arc::new(CountingProvider::default());
-    let config = ServeConfig {
-        secure_addr: "127.0.0.1:0".parse().unwrap(),
-        metrics_addr: "127.0.0.1:0".parse().unwrap(),
-        certs: CertSource::SelfSigned { service: "autoscaling-apiserver".into(), namespace: "datadog".into() },
-        allow_legacy_tls: false,
-        cert_poll_interval: Duration::from_secs(1),
-        authn: AuthnOptions::default(),
-        authz: AuthzOptions::default(),
-    };
+    let config = ServeConfig::loopback("autoscaling-apiserver", "datadog");
     let server = start(config, client, provider.clone()).await.unwrap();
     let s = Setup { dc, server, provider, front_proxy, client_ca };
     wait_ready(&s).await;

@@ -41,30 +41,11 @@ pub fn request(attrs: &Attributes, inv: &Invocation, uid: &str, object: Option<&
     Value::Object(req)
 }
 
-/// ObjectMeta's fields in the order Go encodes them (kube-apiserver sends typed objects).
-const OBJECT_META_ORDER: &[&str] = &[
-    "name",
-    "generateName",
-    "namespace",
-    "selfLink",
-    "uid",
-    "resourceVersion",
-    "generation",
-    "creationTimestamp",
-    "deletionTimestamp",
-    "deletionGracePeriodSeconds",
-    "labels",
-    "annotations",
-    "ownerReferences",
-    "finalizers",
-    "managedFields",
-];
-
 fn go_metadata_order(obj: &Value) -> Value {
     let mut obj = obj.clone();
     if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
         let mut ordered = Map::new();
-        for key in OBJECT_META_ORDER {
+        for key in crate::devcluster::schema::OBJECT_META_FIELDS {
             if let Some(v) = meta.shift_remove(*key) {
                 ordered.insert((*key).to_string(), v);
             }

@@ -106,23 +106,69 @@ async fn scale(call: Call, rt: Arc<ResourceType>) -> ApiResult<Response> {
     let is_patch = call.info.verb == "patch";
     let ct = header_str(&call.headers, "content-type");
     let (call, bytes) = body_bytes(call).await?;
+    // GuaranteedUpdate: a write that did not pin a resourceVersion is redone (admission included)
+    // when the object moved underneath it, e.g. a controller's status write.
+    for _ in 0..16 {
+        match scale_once(&call, &rt, &opts, is_patch, &ct, &bytes).await {
+            Attempt::Done(result) => return result,
+            Attempt::Moved => continue,
+        }
+    }
+    Err(ApiError::conflict(target(&rt, &call.info.name), "too many concurrent writes; try again"))
+}
+
+/// One read-admit-write pass of a scale write.
+enum Attempt {
+    Done(ApiResult<Response>),
+    /// The object changed between read and write, and the client pinned no resourceVersion.
+    Moved,
+}
+
+async fn scale_once(
+    call: &Call,
+    rt: &Arc<ResourceType>,
+    opts: &WriteOptions,
+    is_patch: bool,
+    ct: &str,
+    bytes: &[u8],
+) -> Attempt {
+    match scale_attempt(call, rt, opts, is_patch, ct, bytes).await {
+        Ok(Some(response)) => Attempt::Done(Ok(response)),
+        Ok(None) => Attempt::Moved,
+        Err(e) => Attempt::Done(Err(e)),
+    }
+}
+
+async fn scale_attempt(
+    call: &Call,
+    rt: &Arc<ResourceType>,
+    opts: &WriteOptions,
+    is_patch: bool,
+    ct: &str,
+    bytes: &[u8],
+) -> ApiResult<Option<Response>> {
     let (ns, name) = (call.info.namespace.clone(), call.info.name.clone());
-    let current = call.cluster.op_get(&rt, &ns, &name)?;
-    let current_scale = to_scale(&rt, &current);
+    let current = call.cluster.op_get(rt, &ns, &name)?;
+    let current_scale = to_scale(rt, &current);
     let new_scale = if is_patch {
-        let kind = PatchKind::from_content_type(&ct).ok_or_else(|| ApiError::unsupported_media_type(&ct))?;
-        patched_scale(kind, &current_scale, &bytes)?
+        let kind = PatchKind::from_content_type(ct).ok_or_else(|| ApiError::unsupported_media_type(ct))?;
+        patched_scale(kind, &current_scale, bytes)?
     } else {
-        decode_object(&call.headers, &bytes)?
+        decode_object(&call.headers, bytes)?
     };
-    if let Some(rv) = new_scale["metadata"]["resourceVersion"].as_str().filter(|s| !s.is_empty())
+    let pinned = new_scale["metadata"]["resourceVersion"].as_str().filter(|s| !s.is_empty());
+    if let Some(rv) = pinned
         && Some(rv) != current["metadata"]["resourceVersion"].as_str()
     {
-        return Err(ApiError::stale(target(&rt, &name)));
+        return Err(ApiError::stale(target(rt, &name)));
     }
+    // Pinned by the client's own body (a patch applied to the current Scale always carries its rv).
+    let pinned = serde_json::from_slice::<Value>(bytes)
+        .ok()
+        .is_some_and(|body| body["metadata"]["resourceVersion"].as_str().is_some_and(|rv| !rv.is_empty()));
     let (new_scale, mut warnings) = admission::subresource(
         &call.cluster,
-        &rt,
+        rt,
         "scale",
         "UPDATE",
         &ns,
@@ -151,10 +197,15 @@ async fn scale(call: Call, rt: Arc<ResourceType>) -> ApiResult<Response> {
         ));
     }
     let mut next = current.clone();
-    set_path(&mut next, &replica_paths(&rt).spec, json!(replicas));
-    let mut out = call.cluster.op_update(&rt, &ns, &name, next, &WriteOptions { subresource: None, ..opts })?;
+    set_path(&mut next, &replica_paths(rt).spec, json!(replicas));
+    let written = call.cluster.op_update(rt, &ns, &name, next, &WriteOptions { subresource: None, ..opts.clone() });
+    let mut out = match written {
+        // A pinned write that lost the race is the client's conflict to see; an unpinned one is redone.
+        Err(e) if !pinned && e.code == 409 => return Ok(None),
+        other => other?,
+    };
     warnings.append(&mut out.warnings);
-    Ok(json(StatusCode::OK, &to_scale(&rt, &out.object), &warnings))
+    Ok(Some(json(StatusCode::OK, &to_scale(rt, &out.object), &warnings)))
 }
 
 fn patched_scale(kind: PatchKind, current: &Value, body: &[u8]) -> ApiResult<Value> {

@@ -163,12 +163,7 @@ impl Cluster {
         body: &[u8],
         opts: &WriteOptions,
     ) -> ApiResult<Outcome> {
-        let patch_doc = parse_patch_body(kind, body)?;
-        if kind == PatchKind::Strategic && rt.custom.is_some() {
-            return Err(ApiError::unsupported_media_type(
-                "application/strategic-merge-patch+json is not supported for custom resources",
-            ));
-        }
+        let patch_doc = patch_document(rt, kind, body)?;
         let exists = self.store.get(&rt.table, &key(rt, ns, name)).is_some();
         if kind == PatchKind::Apply && !exists {
             return self.apply_create(rt, ns, name, &patch_doc, opts);
@@ -191,14 +186,7 @@ impl Cluster {
         doc: &Value,
         opts: &WriteOptions,
     ) -> ApiResult<Outcome> {
-        check_name_matches(doc, name)?;
-        let req = ApplyRequest {
-            manager: &opts.field_manager,
-            force: opts.force,
-            api_version: &rt.api_version(),
-            now: &meta::now_rfc3339(),
-        };
-        let obj = apply::apply(None, doc, &ListKindsFor::new(rt), &req).map_err(|e| apply_error(rt, name, e))?;
+        let obj = applied_new(rt, name, doc, opts)?;
         self.create_tracked(rt, ns, obj, opts, false)
     }
 
@@ -437,6 +425,28 @@ fn apply_patch(
 }
 
 /// kube-apiserver's codes for patch failures: 422 carries the text in a cause.
+/// The document of a PATCH body; strategic merge is refused for custom resources, as kube-apiserver does.
+fn patch_document(rt: &ResourceType, kind: PatchKind, body: &[u8]) -> ApiResult<Value> {
+    if kind == PatchKind::Strategic && rt.custom.is_some() {
+        return Err(ApiError::unsupported_media_type(
+            "application/strategic-merge-patch+json is not supported for custom resources",
+        ));
+    }
+    parse_patch_body(kind, body)
+}
+
+/// The object a server-side apply creates when `name` does not exist yet.
+fn applied_new(rt: &ResourceType, name: &str, doc: &Value, opts: &WriteOptions) -> ApiResult<Value> {
+    check_name_matches(doc, name)?;
+    let req = ApplyRequest {
+        manager: &opts.field_manager,
+        force: opts.force,
+        api_version: &rt.api_version(),
+        now: &meta::now_rfc3339(),
+    };
+    apply::apply(None, doc, &ListKindsFor::new(rt), &req).map_err(|e| apply_error(rt, name, e))
+}
+
 pub fn patch_error(e: patch::PatchError) -> ApiError {
     match e.status_code() {
         422 => ApiError::new(422, "Invalid", patch::PatchError::UNPROCESSABLE_MESSAGE)

@@ -94,7 +94,8 @@ pub fn index_path(parent: &str, index: usize) -> String {
     format!("{parent}[{index}]")
 }
 
-/// ObjectMeta's JSON field names: what survives pruning of an undescribed `metadata`.
+/// ObjectMeta's JSON field names in the order Go encodes them: what survives pruning of an
+/// undescribed `metadata`, and the key order of objects sent to admission webhooks.
 pub const OBJECT_META_FIELDS: &[&str] = &[
     "name",
     "generateName",

@@ -209,37 +209,23 @@ async fn scale(w: &Workloads, d: &Value, rs: &Value, n: i64, surge: i64, key: &O
     if &next == rs {
         return Ok(());
     }
-    let user = controller_user(USER);
-    admission::update(
-        &w.cluster,
-        &w.types.replicasets,
-        &key.namespace,
-        name_of(rs),
-        next,
-        &controller_opts(None),
-        &user,
-    )
-    .await
-    .map(|_| ())
-    .map_err(|e| failed("scaling a ReplicaSet of Deployment", key, e))
+    update_replica_set(w, rs, next, key, "scaling a ReplicaSet of Deployment").await
 }
 
 async fn set_revision(w: &Workloads, rs: &Value, rev: i64, key: &ObjectKey) -> ApiResult<()> {
     let mut next = rs.clone();
     next["metadata"]["annotations"][REVISION] = json!(rev.to_string());
+    update_replica_set(w, rs, next, key, "updating the revision of a ReplicaSet of Deployment").await
+}
+
+/// Writes `next` over ReplicaSet `rs` as the deployment controller, through admission.
+async fn update_replica_set(w: &Workloads, rs: &Value, next: Value, key: &ObjectKey, what: &str) -> ApiResult<()> {
     let user = controller_user(USER);
-    admission::update(
-        &w.cluster,
-        &w.types.replicasets,
-        &key.namespace,
-        name_of(rs),
-        next,
-        &controller_opts(None),
-        &user,
-    )
-    .await
-    .map(|_| ())
-    .map_err(|e| failed("updating the revision of a ReplicaSet of Deployment", key, e))
+    let opts = controller_opts(None);
+    admission::update(&w.cluster, &w.types.replicasets, &key.namespace, name_of(rs), next, &opts, &user)
+        .await
+        .map(|_| ())
+        .map_err(|e| failed(what, key, e))
 }
 
 /// Deletes the oldest empty old ReplicaSets beyond `revisionHistoryLimit`.

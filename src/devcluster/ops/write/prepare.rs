@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::super::super::Cluster;
-use super::super::super::apply::{self, ApplyRequest};
+use super::super::super::apply;
 use super::super::super::defaults;
 use super::super::super::meta;
 use super::super::super::registry::ResourceType;
@@ -13,8 +13,8 @@ use super::super::super::status::{ApiError, ApiResult};
 use super::super::super::store::Stored;
 use super::super::{Outcome, key, target};
 use super::{
-    PatchKind, Precondition, WriteOptions, allow_create_on_update, apply_error, apply_patch, check_name_matches,
-    check_type_meta, parse_patch_body, parse_rv,
+    PatchKind, Precondition, WriteOptions, allow_create_on_update, applied_new, apply_patch, check_name_matches,
+    check_type_meta, parse_rv, patch_document,
 };
 use crate::devcluster::lists::ListKindsFor;
 
@@ -103,25 +103,13 @@ impl Cluster {
         body: &[u8],
         opts: &WriteOptions,
     ) -> ApiResult<Prepared> {
-        let doc = parse_patch_body(kind, body)?;
-        if kind == PatchKind::Strategic && rt.custom.is_some() {
-            return Err(ApiError::unsupported_media_type(
-                "application/strategic-merge-patch+json is not supported for custom resources",
-            ));
-        }
+        let doc = patch_document(rt, kind, body)?;
         let stored = self.store.get(&rt.table, &key(rt, ns, name));
         let Some(stored) = stored else {
             if kind != PatchKind::Apply {
                 return Err(ApiError::not_found(target(rt, name)));
             }
-            check_name_matches(&doc, name)?;
-            let req = ApplyRequest {
-                manager: &opts.field_manager,
-                force: opts.force,
-                api_version: &rt.api_version(),
-                now: &meta::now_rfc3339(),
-            };
-            let obj = apply::apply(None, &doc, &ListKindsFor::new(rt), &req).map_err(|e| apply_error(rt, name, e))?;
+            let obj = applied_new(rt, name, &doc, opts)?;
             return self.prepare_new(rt, ns, obj, opts, false);
         };
         let pinned = match doc["metadata"]["resourceVersion"].as_str() {

@@ -55,6 +55,8 @@ pub struct DevOptions {
     pub refresh_period: Duration,
     /// The demo series (`nginx.net.request_per_s{kube_deployment:web}`), over seconds since start.
     pub demo_shape: Shape,
+    /// `DD_*` settings replacing the dev ones (tests: lease duration, grace periods).
+    pub settings_overrides: Vec<(String, String)>,
 }
 
 impl Default for DevOptions {
@@ -68,6 +70,7 @@ impl Default for DevOptions {
             cluster: Config::default(),
             refresh_period: Duration::from_secs(5),
             demo_shape: datadog::demo_shape(),
+            settings_overrides: Vec::new(),
         }
     }
 }
@@ -103,7 +106,7 @@ impl DevStack {
             authz: Default::default(),
         };
         let datadog = SimulatedDatadog::start(opts.demo_shape.clone()).await?;
-        let settings = datadog.settings(NAMESPACE, opts.refresh_period)?;
+        let settings = datadog.settings(NAMESPACE, opts.refresh_period, &opts.settings_overrides)?;
         let stack = Stack::start(&settings, server_client, serve).await?;
         let server = &stack.server;
         let ca_pem = server.ca_pem.clone().ok_or_else(|| anyhow::anyhow!("the server made no self-signed CA"))?;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::cluster::LeaderHandle;
+use crate::cluster::{LeaderElection, LeaderHandle, LeaseConfig};
 use crate::config::Settings;
 use crate::datadog::{ClientConfig, DatadogClient};
 use crate::external_metrics::datadogmetric::{self, DatadogMetricProvider};
@@ -29,6 +29,7 @@ pub struct Stack {
     pub datadog: DatadogClient,
     stop: watch::Sender<bool>,
     provider_task: JoinHandle<()>,
+    election_task: JoinHandle<()>,
 }
 
 impl Stack {
@@ -55,7 +56,17 @@ impl Stack {
         let datadog = DatadogClient::new(ClientConfig::from_settings(settings)?)?;
         let querier = Arc::new(DatadogQuerier::new(datadog.clone()));
         let (stop, stopped) = watch::channel(false);
-        let running = datadogmetric::start(client.clone(), settings, querier.clone(), stopped)?;
+        let election = LeaderElection::spawn(client.clone(), LeaseConfig::from_settings(settings), stopped.clone());
+        let leader = election.handle.clone();
+        let running = match datadogmetric::start_with_leader(client.clone(), settings, querier.clone(), leader, stopped)
+        {
+            Ok(running) => running,
+            Err(e) => {
+                let _ = stop.send(true);
+                let _ = tokio::time::timeout(PROVIDER_STOP_TIMEOUT, election.task).await;
+                return Err(e.into());
+            }
+        };
         let provider = running.provider.clone();
         let collector = ProviderTelemetry { provider: provider.clone(), leader: running.leader.clone() };
         let parts =
@@ -76,10 +87,19 @@ impl Stack {
             Err(e) => {
                 let _ = stop.send(true);
                 let _ = tokio::time::timeout(PROVIDER_STOP_TIMEOUT, running.task).await;
+                let _ = tokio::time::timeout(PROVIDER_STOP_TIMEOUT, election.task).await;
                 return Err(e);
             }
         };
-        Ok(Stack { server, provider, leader: running.leader, datadog, stop, provider_task: running.task })
+        Ok(Stack {
+            server,
+            provider,
+            leader: running.leader,
+            datadog,
+            stop,
+            provider_task: running.task,
+            election_task: election.task,
+        })
     }
 
     /// Stops serving, then stops the provider's loops, releasing the lock when
@@ -90,5 +110,16 @@ impl Stack {
         if tokio::time::timeout(PROVIDER_STOP_TIMEOUT, self.provider_task).await.is_err() {
             tracing::warn!("the DatadogMetric provider did not stop within {PROVIDER_STOP_TIMEOUT:?}");
         }
+        if tokio::time::timeout(PROVIDER_STOP_TIMEOUT, self.election_task).await.is_err() {
+            tracing::warn!("leader election did not stop (release the lock) within {PROVIDER_STOP_TIMEOUT:?}");
+        }
+    }
+
+    /// A crash, for failover tests: the listeners close and every loop stops at once, without
+    /// releasing the lock, so followers must wait for it to expire.
+    pub async fn abort(self) {
+        self.provider_task.abort();
+        self.election_task.abort();
+        self.server.shutdown().await;
     }
 }

@@ -45,9 +45,17 @@ impl SimulatedDatadog {
         Ok(SimulatedDatadog { primary, failover })
     }
 
-    /// The server's settings in dev mode, as the `DD_*` variables a deployment would set.
-    pub fn settings(&self, namespace: &str, refresh_period: Duration) -> anyhow::Result<Settings> {
-        let env = settings_env(&self.primary.url(), &self.failover.url(), namespace, refresh_period);
+    /// The server's settings in dev mode, as the `DD_*` variables a deployment would set;
+    /// `overrides` (`DD_*` pairs) replace or add to them (tests: pod name, lease duration).
+    pub fn settings(
+        &self,
+        namespace: &str,
+        refresh_period: Duration,
+        overrides: &[(String, String)],
+    ) -> anyhow::Result<Settings> {
+        let mut env = settings_env(&self.primary.url(), &self.failover.url(), namespace, refresh_period);
+        env.retain(|(key, _)| !overrides.iter().any(|(k, _)| k == key));
+        env.extend(overrides.iter().cloned());
         let (settings, diagnostics) = crate::config::load(None, env, &[])?;
         if let Some(problem) = diagnostics.first() {
             anyhow::bail!("dev settings: {problem}");

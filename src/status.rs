@@ -189,7 +189,10 @@ pub enum FetchError {
 /// `GET <url>` (e.g. `http://127.0.0.1:5000/status`) with a bounded wait.
 pub async fn fetch(url: &str, timeout: Duration) -> Result<StatusDocument, FetchError> {
     let unreachable = |e: reqwest::Error| FetchError::Unreachable { url: url.to_owned(), why: error_chain(&e) };
-    let client = reqwest::Client::builder().timeout(timeout).build().map_err(unreachable)?;
+    // rustls with ring, as everywhere else (the metrics listener is plain HTTP, a proxy may not be).
+    let tls = crate::datadog::tls_config()
+        .map_err(|e| FetchError::Unreachable { url: url.to_owned(), why: e.to_string() })?;
+    let client = reqwest::Client::builder().use_preconfigured_tls(tls).timeout(timeout).build().map_err(unreachable)?;
     let reply = client.get(url).send().await.map_err(unreachable)?;
     let status = reply.status().as_u16();
     let body = reply.bytes().await.map_err(unreachable)?;

@@ -38,12 +38,15 @@ pub struct ServeConfig {
 /// The JSON document served at `/status` on the metrics port (see `crate::status`).
 pub type StatusSource = Arc<dyn Fn() -> serde_json::Value + Send + Sync>;
 
+/// Adds metrics to the server's registry (called once, at start).
+pub type RegisterMetrics = Box<dyn FnOnce(&mut prometheus_client::registry::Registry) + Send>;
+
 /// What the wiring adds to the core server: the provider's readiness checks, its metrics and the
 /// status document.
 #[derive(Default)]
 pub struct Extras {
     pub ready_checks: Vec<(String, super::Check)>,
-    pub metrics: Option<Box<dyn FnOnce(&mut prometheus_client::registry::Registry) + Send>>,
+    pub metrics: Option<RegisterMetrics>,
     pub status: Option<StatusSource>,
 }
 

@@ -1,4 +1,4 @@
-//! Command line: `dev`, `devcluster`, `serve`, `config check`, `certs generate`.
+//! Command line: `dev`, `devcluster`, `serve`, `status`, `config check`, `certs generate`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,6 +27,8 @@ pub enum Command {
     Devcluster(DevclusterArgs),
     /// Run the aggregated API server (external.metrics.k8s.io/v1beta1) with delegated authentication.
     Serve(ServeArgs),
+    /// Ask a running server (its metrics port) for leader, Datadog endpoints and DatadogMetrics.
+    Status(StatusArgs),
     /// Inspect the effective configuration.
     Config {
         #[command(subcommand)]
@@ -60,6 +62,19 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "0.0.0.0")]
     pub bind_address: std::net::IpAddr,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct StatusArgs {
+    /// Where the server's port is configured (`--metrics-port` wins over `--config` and DD_METRICS_PORT).
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+    /// The server's metrics listener (default: http://127.0.0.1:<metrics_port>); `/status` is added.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Print the status document as JSON instead of tables.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -167,6 +182,7 @@ pub fn main() -> ExitCode {
         Command::Dev(args) => runtime.block_on(dev(args)),
         Command::Devcluster(args) => runtime.block_on(devcluster(args)),
         Command::Serve(args) => runtime.block_on(serve(args)),
+        Command::Status(args) => runtime.block_on(status(args)),
         Command::Config { command: ConfigCommand::Check(args) } => config_check(&args),
         Command::Certs { command: CertsCommand::Generate { out, service, namespace } } => {
             certs_generate(&out, &service, &namespace)
@@ -187,7 +203,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     for d in &diagnostics {
         tracing::warn!("{d}");
     }
-    settings.require_serving()?;
+    crate::stack::Stack::check(&settings)?;
     if !settings.external_metrics_provider_enabled() {
         tracing::warn!(
             "external_metrics_provider.enabled is false (DD_EXTERNAL_METRICS_PROVIDER_ENABLED): serving the API anyway"
@@ -211,14 +227,36 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         authz: Default::default(),
     };
     let client = kube_client(args.kubeconfig.as_deref()).await?;
-    let provider = std::sync::Arc::new(crate::server::ProviderNotBuilt);
-    let server = crate::server::start(config, client, provider).await?;
-    if let Some(ca) = &server.ca_pem {
+    let stack = crate::stack::Stack::start(&settings, client, config).await?;
+    if let Some(ca) = &stack.server.ca_pem {
         tracing::info!("self-signed serving certificate; APIService caBundle CA:\n{ca}");
     }
     shutdown_signal().await;
-    server.shutdown().await;
+    stack.shutdown().await;
     Ok(())
+}
+
+async fn status(args: StatusArgs) -> anyhow::Result<()> {
+    let url = match &args.url {
+        Some(url) => status_url(url),
+        None => {
+            let (settings, _) = args.settings.load()?;
+            format!("http://127.0.0.1:{}/status", settings.metrics_port())
+        }
+    };
+    let doc = crate::status::fetch(&url, Duration::from_secs(10)).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        print!("{}", crate::status::render(&doc));
+    }
+    Ok(())
+}
+
+/// `http://host:port` (or with a trailing `/`) gets `/status`; a URL already ending in it is kept.
+fn status_url(url: &str) -> String {
+    let url = url.trim_end_matches('/');
+    if url.ends_with("/status") { url.to_owned() } else { format!("{url}/status") }
 }
 
 async fn kube_client(kubeconfig: Option<&std::path::Path>) -> anyhow::Result<kube::Client> {
@@ -279,8 +317,7 @@ async fn dev(args: DevArgs) -> anyhow::Result<()> {
         manifests_root: args.manifests.unwrap_or_else(crate::dev::default_manifests_root),
         ..Default::default()
     };
-    let provider = std::sync::Arc::new(crate::server::ProviderNotBuilt);
-    let stack = crate::dev::DevStack::start(&opts, provider).await?;
+    let stack = crate::dev::DevStack::start(&opts).await?;
     println!("{}", stack.instructions());
     shutdown_signal().await;
     eprintln!("stopping");

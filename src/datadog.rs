@@ -221,7 +221,7 @@ impl DatadogClient {
 }
 
 /// rustls with ring and the platform's trust store (loaded on first use).
-fn tls_config() -> Result<rustls::ClientConfig, ClientError> {
+pub(crate) fn tls_config() -> Result<rustls::ClientConfig, ClientError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verifier =
         rustls_platform_verifier::Verifier::new(provider.clone()).map_err(|e| ClientError::Tls(e.to_string()))?;

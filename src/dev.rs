@@ -7,21 +7,27 @@
 //! ServiceAccount's credentials (not admin); `apiservice/` is applied with the server's CA as
 //! `caBundle` and its real port; the demo in `deploy/examples/` is loaded; an admin kubeconfig is
 //! written. [`DevStack::shutdown`] stops everything.
+//!
+//! Datadog is simulated ([`datadog`]): two endpoints (primary and failover) serve the demo
+//! DatadogMetric's series, which steps up after a minute and back down three minutes later, so
+//! the HPA visibly scales `web` up and back down through the aggregation layer.
 
+pub mod datadog;
 pub mod manifests;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
 use serde_json::{Value, json};
 
+use crate::devcluster::datadog_api::Shape;
 use crate::devcluster::{Config, DevCluster};
-use crate::server::MetricsProvider;
+use crate::server::ServeConfig;
 use crate::server::tls::CertSource;
-use crate::server::{RunningServer, ServeConfig};
+use crate::stack::Stack;
+use datadog::SimulatedDatadog;
 use manifests::Placeholders;
 
 /// Namespace, ServiceAccount and Service names the manifests in `deploy/` use.
@@ -45,6 +51,12 @@ pub struct DevOptions {
     pub manifests_root: PathBuf,
     /// Control plane settings (tests shorten sync periods).
     pub cluster: Config,
+    /// How often the DatadogMetric provider refreshes values from the simulated Datadog API.
+    pub refresh_period: Duration,
+    /// The demo series (`nginx.net.request_per_s{kube_deployment:web}`), over seconds since start.
+    pub demo_shape: Shape,
+    /// `DD_*` settings replacing the dev ones (tests: lease duration, grace periods).
+    pub settings_overrides: Vec<(String, String)>,
 }
 
 impl Default for DevOptions {
@@ -56,6 +68,9 @@ impl Default for DevOptions {
             metrics_port: 0,
             manifests_root: PathBuf::from(env!("CARGO_MANIFEST_DIR")),
             cluster: Config::default(),
+            refresh_period: Duration::from_secs(5),
+            demo_shape: datadog::demo_shape(),
+            settings_overrides: Vec::new(),
         }
     }
 }
@@ -63,12 +78,13 @@ impl Default for DevOptions {
 /// A running dev environment.
 pub struct DevStack {
     pub cluster: DevCluster,
-    pub server: RunningServer,
+    pub stack: Stack,
+    pub datadog: SimulatedDatadog,
     pub kubeconfig: PathBuf,
 }
 
 impl DevStack {
-    pub async fn start(opts: &DevOptions, provider: Arc<dyn MetricsProvider>) -> anyhow::Result<Self> {
+    pub async fn start(opts: &DevOptions) -> anyhow::Result<Self> {
         let cluster = DevCluster::start(Config { port: opts.cluster_port, ..opts.cluster.clone() }).await?;
         let admin = cluster.client().await?;
         let root = &opts.manifests_root;
@@ -89,7 +105,10 @@ impl DevStack {
             authn: Default::default(),
             authz: Default::default(),
         };
-        let server = crate::server::start(serve, server_client, provider).await?;
+        let datadog = SimulatedDatadog::start(opts.demo_shape.clone()).await?;
+        let settings = datadog.settings(NAMESPACE, opts.refresh_period, &opts.settings_overrides)?;
+        let stack = Stack::start(&settings, server_client, serve).await?;
+        let server = &stack.server;
         let ca_pem = server.ca_pem.clone().ok_or_else(|| anyhow::anyhow!("the server made no self-signed CA"))?;
         let ca_bundle = base64::engine::general_purpose::STANDARD.encode(&ca_pem);
         let ports = Ports { https: server.secure_addr.port(), metrics: server.metrics_addr.port() };
@@ -105,7 +124,7 @@ impl DevStack {
         }
         std::fs::write(&opts.kubeconfig_out, cluster.kubeconfig_yaml())
             .map_err(|e| anyhow::anyhow!("cannot write the kubeconfig to {}: {e}", opts.kubeconfig_out.display()))?;
-        Ok(DevStack { cluster, server, kubeconfig: opts.kubeconfig_out.clone() })
+        Ok(DevStack { cluster, stack, datadog, kubeconfig: opts.kubeconfig_out.clone() })
     }
 
     /// What to type next, printed by the `dev` command.
@@ -113,10 +132,17 @@ impl DevStack {
         let kc = self.kubeconfig.display();
         format!(
             "devcluster:  {cluster}\n\
-             server:      https://{secure} (metrics http://{metrics}/metrics)\n\
+             server:      https://{secure} (metrics http://{metrics}/metrics, status http://{metrics}/status)\n\
+             datadog:     {primary} (primary), {failover} (failover), simulated\n\
+             \n\
+             The demo: datadogmetric web-rps reads 5 requests/s, 42 from the first minute for three\n\
+             minutes, then 5 again; HPA web (10 per pod) scales deployment web 1 -> 5 -> 1.\n\
              \n\
              Try:\n  \
              export KUBECONFIG={kc}\n  \
+             kubectl get datadogmetric web-rps -w\n  \
+             kubectl get hpa web -w\n  \
+             autoscaling-apiserver status --metrics-port {metrics_port}\n  \
              kubectl get hpa,dpa,datadogmetrics -A\n  \
              kubectl get apiservice v1beta1.external.metrics.k8s.io\n  \
              kubectl get --raw '/apis/external.metrics.k8s.io/v1beta1/namespaces/default/datadogmetric@default:web-rps?labelSelector=app%3Dweb'\n  \
@@ -125,13 +151,17 @@ impl DevStack {
              \n\
              Ctrl-C stops everything.\n",
             cluster = self.cluster.url(),
-            secure = self.server.secure_addr,
-            metrics = self.server.metrics_addr,
+            secure = self.stack.server.secure_addr,
+            metrics = self.stack.server.metrics_addr,
+            metrics_port = self.stack.server.metrics_addr.port(),
+            primary = self.datadog.primary.url(),
+            failover = self.datadog.failover.url(),
         )
     }
 
+    /// Stops the server and the provider (releasing the lease), then the control plane.
     pub async fn shutdown(self) {
-        self.server.shutdown().await;
+        self.stack.shutdown().await;
         self.cluster.shutdown().await;
     }
 }

@@ -3,3 +3,5 @@
 //! Datadog and writes them back to Kubernetes.
 
 pub mod datadogmetric;
+pub mod querier;
+pub mod telemetry;

@@ -11,3 +11,5 @@ pub mod dev;
 pub mod devcluster;
 pub mod external_metrics;
 pub mod server;
+pub mod stack;
+pub mod status;

@@ -19,5 +19,5 @@ pub use external_metrics::{
 pub use health::{Check, HealthChecks};
 pub use quantity::format_quantity;
 pub use routes::{ApiState, route_label, router, with_telemetry};
-pub use serve::{RunningServer, ServeConfig, start};
+pub use serve::{Extras, RegisterMetrics, RunningServer, ServeConfig, StatusSource, start, start_with};
 pub use telemetry::Telemetry;

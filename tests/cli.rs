@@ -1,5 +1,6 @@
 //! The binary as a user runs it: `config check` (precedence file < env < flag, problems with their
-//! source), `serve` refusing to start without Datadog keys, `certs generate`.
+//! source), `serve` refusing to start without Datadog keys or on the provider it lacks, `status`
+//! with no server to ask, `certs generate`.
 
 use std::process::Command;
 
@@ -56,6 +57,31 @@ fn serve_refuses_to_start_without_datadog_keys() {
     ]));
     assert!(!ok);
     assert!(out.contains("api_key") && out.contains("app_key") && out.contains("DD_API_KEY"), "{out}");
+}
+
+#[test]
+fn serve_names_the_setting_when_the_configmap_provider_is_selected() {
+    let (ok, out) = run(bin()
+        .env("DD_EXTERNAL_METRICS_PROVIDER_ENABLED", "true")
+        .env("DD_API_KEY", "0123456789abcdef")
+        .env("DD_APP_KEY", "fedcba9876543210")
+        .env("DD_EXTERNAL_METRICS_PROVIDER_USE_DATADOGMETRIC_CRD", "false")
+        .args(["serve", "--secure-port", "0", "--metrics-port", "0"]));
+    assert!(!ok, "{out}");
+    assert!(out.contains("external_metrics_provider.use_datadogmetric_crd is false"), "{out}");
+    assert!(out.contains("DD_EXTERNAL_METRICS_PROVIDER_USE_DATADOGMETRIC_CRD=true"), "{out}");
+}
+
+#[test]
+fn status_says_which_address_did_not_answer() {
+    // A port just released: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (ok, out) = run(bin().args(["status", "--metrics-port", &port.to_string()]));
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains(&format!("cannot reach the server's status endpoint http://127.0.0.1:{port}/status")),
+        "{out}"
+    );
 }
 
 #[test]

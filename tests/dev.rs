@@ -1,6 +1,8 @@
 //! `autoscaling-apiserver dev`, the README's main command, run as a user runs it: it comes up,
 //! prints what to try, `kubectl get hpa,dpa,datadogmetrics` works against its kubeconfig, the
-//! aggregated API is reachable through devcluster, and Ctrl-C stops everything cleanly.
+//! aggregated API is reachable through devcluster, the demo DatadogMetric gets a value from the
+//! simulated Datadog API and is served through `kubectl get --raw`, and Ctrl-C stops everything
+//! cleanly.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -73,6 +75,33 @@ fn dev_mode_comes_up_and_stops_on_ctrl_c() {
         "the server runs with its ServiceAccount, bound by deploy/: {out}"
     );
 
+    assert!(printed.contains("kubectl get datadogmetric web-rps -w"), "{printed}");
+    assert!(printed.contains("autoscaling-apiserver status --metrics-port"), "{printed}");
+
+    // The demo DatadogMetric turns Valid with a value, and the metric reads through the aggregation layer.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let mut raw = String::new();
+    let served = loop {
+        let (ok, status) = kubectl(&kubeconfig, &["get", "datadogmetric", "web-rps", "-n", "default", "-o", "json"]);
+        let valid = ok && demo_is_valid(&status);
+        if valid {
+            let path = "/apis/external.metrics.k8s.io/v1beta1/namespaces/default/datadogmetric@default:web-rps?labelSelector=app%3Dweb";
+            let (ok, out) = kubectl(&kubeconfig, &["get", "--raw", path]);
+            raw = out;
+            if ok {
+                break serde_json::from_str::<serde_json::Value>(&raw).expect("metric list is JSON");
+            }
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the demo DatadogMetric was not served within 90 s; object: {status}\nraw: {raw}");
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let value = served["items"][0]["value"].as_str().unwrap_or_default().to_owned();
+    assert!(value == "5" || value == "42", "the simulated series' value (5, or 42 after a minute): {served}");
+    assert_eq!(served["items"][0]["metricName"], "datadogmetric@default:web-rps", "{served}");
+
     let pid = child.id().to_string();
     assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
     let stopped_by = Instant::now() + Duration::from_secs(30);
@@ -87,4 +116,12 @@ fn dev_mode_comes_up_and_stops_on_ctrl_c() {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// `Valid` True and a `currentValue` in the DatadogMetric's status.
+fn demo_is_valid(json: &str) -> bool {
+    let Ok(object) = serde_json::from_str::<serde_json::Value>(json) else { return false };
+    let conditions = object["status"]["conditions"].as_array().cloned().unwrap_or_default();
+    let valid = conditions.iter().any(|c| c["type"] == "Valid" && c["status"] == "True");
+    valid && object["status"]["currentValue"].as_str().is_some_and(|v| !v.is_empty())
 }

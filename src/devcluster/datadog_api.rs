@@ -1,7 +1,7 @@
 //! A simulated Datadog API for tests, benchmarks and `dev` mode: plain HTTP on 127.0.0.1 serving
 //! `GET /api/v1/query` with the recorded reply shape (reference/datadog-api/). It checks the keys
 //! (`DD-API-KEY`/`DD-APPLICATION-KEY`), evaluates each comma-separated query against series defined
-//! in code or YAML ([`SeriesDef`]: constant, step, sine, ramp, per-tag), honours `from`/`to` and
+//! in code or YAML ([`SeriesDef`]: constant, step, pulse, sine, ramp, per-tag), honours `from`/`to` and
 //! `.rollup(.., N)`, returns `X-RateLimit-*` headers from a configurable budget (429 when spent),
 //! counts calls, and injects [`Faults`] — including going down (connection refused, open
 //! connections closed) and coming back on the same port. Two instances make a primary and a

@@ -1,6 +1,7 @@
 //! Running the API server: the TLS listener (HTTP/1.1 and HTTP/2) with the request gate in front
 //! of the routes, certificate hot reload, the watched delegated-auth configuration, and the
-//! Prometheus metrics listener on its own port.
+//! Prometheus metrics listener on its own port (also serving the `/status` document when one is
+//! given: unauthenticated like `/metrics`, so it must never carry secrets).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -50,6 +51,21 @@ impl ServeConfig {
     }
 }
 
+/// The JSON document served at `/status` on the metrics port (see `crate::status`).
+pub type StatusSource = Arc<dyn Fn() -> serde_json::Value + Send + Sync>;
+
+/// Adds metrics to the server's registry (called once, at start).
+pub type RegisterMetrics = Box<dyn FnOnce(&mut prometheus_client::registry::Registry) + Send>;
+
+/// What the wiring adds to the core server: the provider's readiness checks, its metrics and the
+/// status document.
+#[derive(Default)]
+pub struct Extras {
+    pub ready_checks: Vec<(String, super::Check)>,
+    pub metrics: Option<RegisterMetrics>,
+    pub status: Option<StatusSource>,
+}
+
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A running server; dropping it does not stop it, `shutdown` does.
@@ -75,6 +91,15 @@ pub async fn start(
     client: kube::Client,
     provider: Arc<dyn MetricsProvider>,
 ) -> anyhow::Result<RunningServer> {
+    start_with(config, client, provider, Extras::default()).await
+}
+
+pub async fn start_with(
+    config: ServeConfig,
+    client: kube::Client,
+    provider: Arc<dyn MetricsProvider>,
+    extras: Extras,
+) -> anyhow::Result<RunningServer> {
     let (shutdown, stop) = watch::channel(false);
     let mut tasks = JoinSet::new();
     let certs = ServingCerts::load(&config.certs)?;
@@ -85,16 +110,22 @@ pub async fn start(
     let client_cas = ClientCaStore::new();
     let auth_config = watch_auth_config(client.clone(), client_cas.clone(), stop.clone());
     let telemetry = Arc::new(Telemetry::new());
+    if let Some(add) = extras.metrics {
+        telemetry.register(add);
+    }
     let gate: Arc<Gate> = Arc::new(Gate {
         authenticator: Authenticator::new(client.clone(), auth_config.clone(), config.authn),
         authorizer: Authorizer::new(client, config.authz),
         client_cas: client_cas.clone(),
     });
     let synced = auth_config.clone();
-    let health = HealthChecks::default().with_ready_check(
+    let mut health = HealthChecks::default().with_ready_check(
         "extension-apiserver-authentication",
         Arc::new(move || if synced.synced() { Ok(()) } else { Err("not synced".into()) }),
     );
+    for (name, check) in extras.ready_checks {
+        health = health.with_ready_check(&name, check);
+    }
     let state = Arc::new(ApiState { provider, health });
     let gated = routes::router(state).layer(axum::middleware::from_fn_with_state(gate.clone(), gate::check));
     let app = routes::with_telemetry(gated, telemetry.clone());
@@ -104,7 +135,7 @@ pub async fn start(
     let (secure_addr, metrics_addr) = (secure.local_addr()?, metrics.local_addr()?);
     tasks.spawn(serve_tls(secure, TlsAcceptor::from(tls), app, stop.clone()));
     let scrape = Scrape { telemetry: telemetry.clone(), certs: certs.clone(), gate };
-    tasks.spawn(serve_metrics(metrics, Arc::new(scrape), stop));
+    tasks.spawn(serve_metrics(metrics, Arc::new(scrape), extras.status, stop));
     tracing::info!(%secure_addr, %metrics_addr, "API server listening");
     Ok(RunningServer { secure_addr, metrics_addr, ca_pem: certs.ca_pem(), telemetry, shutdown, tasks })
 }
@@ -185,8 +216,17 @@ impl Scrape {
     }
 }
 
-async fn serve_metrics(listener: TcpListener, scrape: Arc<Scrape>, mut stop: watch::Receiver<bool>) {
-    let app = Router::new().route(
+async fn serve_metrics(
+    listener: TcpListener,
+    scrape: Arc<Scrape>,
+    status: Option<StatusSource>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut app = Router::new();
+    if let Some(status) = status {
+        app = app.route("/status", axum::routing::get(move || std::future::ready(axum::Json(status()))));
+    }
+    let app = app.route(
         "/metrics",
         axum::routing::get(move || {
             let scrape = scrape.clone();

@@ -1,5 +1,7 @@
 //! Prometheus metrics (explicit registry, no globals): requests by route and code, latency by
-//! route, auth cache lookups, TLS certificate reloads. Served on the metrics port without auth.
+//! route, auth cache lookups, TLS certificate reloads, all prefixed `autoscaling_apiserver_`; the
+//! providers and the Datadog client add theirs unprefixed with [`Telemetry::register`] (the DCA's
+//! names). Served on the metrics port without auth.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -54,13 +56,14 @@ impl Telemetry {
         let latency = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
         let auth_cache = Family::<CacheLabels, Counter>::default();
         let tls_reloads = Counter::default();
-        let mut registry = Registry::with_prefix("autoscaling_apiserver");
+        let mut root = Registry::default();
+        let registry = root.sub_registry_with_prefix("autoscaling_apiserver");
         registry.register("http_requests", "HTTP requests served, by route and status code", requests.clone());
         registry.register("http_request_duration_seconds", "HTTP request latency, by route", latency.clone());
         registry.register("auth_cache_lookups", "Authentication/authorization cache lookups", auth_cache.clone());
         registry.register("tls_certificate_reloads", "Serving certificate reloads", tls_reloads.clone());
         Telemetry {
-            registry: Mutex::new(registry),
+            registry: Mutex::new(root),
             requests,
             latency,
             auth_cache,
@@ -94,6 +97,11 @@ impl Telemetry {
         }
     }
 
+    /// Adds metrics at the top level of the registry (unprefixed names).
+    pub fn register(&self, add: impl FnOnce(&mut Registry)) {
+        add(&mut self.registry.lock());
+    }
+
     pub fn encode(&self) -> String {
         let mut out = String::new();
         // Encoding into a String cannot fail.
@@ -121,5 +129,11 @@ mod tests {
             text.contains("autoscaling_apiserver_auth_cache_lookups_total{cache=\"authentication\",result=\"hit\"} 5"),
             "{text}"
         );
+        let extra = Counter::<u64>::default();
+        extra.inc();
+        t.register(|r| r.register("datadog_requests", "requests", extra.clone()));
+        let text = t.encode();
+        assert!(text.contains("\ndatadog_requests_total 1\n"), "unprefixed: {text}");
+        assert_eq!(text.matches("# EOF").count(), 1, "{text}");
     }
 }

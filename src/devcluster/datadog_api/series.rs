@@ -64,6 +64,13 @@ pub enum Shape {
         to: f64,
         over_s: f64,
     },
+    /// `base`, except `peak` from `from_s` until `to_s` (a step up and back down).
+    Pulse {
+        base: f64,
+        peak: f64,
+        from_s: f64,
+        to_s: f64,
+    },
     /// One shape per value of `tag`, selected by the query's `{tag:value}` scope; without it the
     /// values are aggregated (by the query's aggregator), or grouped with `by {tag}`.
     PerTag {
@@ -95,6 +102,13 @@ impl Shape {
                     *from
                 } else {
                     from + (to - from) * t / over_s
+                }
+            }
+            Shape::Pulse { base, peak, from_s, to_s } => {
+                if t >= *from_s && t < *to_s {
+                    *peak
+                } else {
+                    *base
                 }
             }
             Shape::PerTag { values, .. } => {
@@ -147,6 +161,9 @@ mod tests {
         assert_eq!((ramp.value_at(-5.0), ramp.value_at(50.0), ramp.value_at(500.0)), (0.0, 5.0, 10.0));
         let sine = Shape::Sine { mean: 10.0, amplitude: 2.0, period_s: 40.0 };
         assert!((sine.value_at(10.0) - 12.0).abs() < 1e-9);
+        let pulse = Shape::Pulse { base: 5.0, peak: 42.0, from_s: 60.0, to_s: 180.0 };
+        let at = |t| pulse.value_at(t);
+        assert_eq!((at(59.0), at(60.0), at(179.0), at(180.0)), (5.0, 42.0, 42.0, 5.0));
         assert_eq!(aggregate("sum", &[1.0, 2.0]), 3.0);
         assert_eq!(aggregate("max", &[1.0, 2.0]), 2.0);
     }

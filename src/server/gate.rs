@@ -4,16 +4,17 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
 use axum::http::Method;
-use axum::middleware::Next;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 
 use super::auth::{
-    Attributes, Authenticated, Authenticator, Authorizer, Decision, PeerIdentity, UserInfo, forbidden_message,
+    Attributes, Authenticated, Authenticator, Authorizer, Decision, DecisionMemo, PeerIdentity, UserInfo,
+    forbidden_message,
 };
-use super::external_metrics::{GROUP, NAMESPACES_PREFIX, VERSION};
-use super::tls::{ClientCaStore, ClientCertTrust, PeerCertificates};
+use super::external_metrics::{GROUP, VERSION};
+use super::routes::metric_path;
+use super::tls::{ClientCaStore, PeerCertificates};
 use crate::apimachinery::status::ApiError;
 
 pub struct Gate {
@@ -22,28 +23,36 @@ pub struct Gate {
     pub client_cas: Arc<ClientCaStore>,
 }
 
-/// One connection's client certificate and what it verified against. Verifying a chain costs
-/// an ECDSA check (~70 µs, measured in benches/server.rs), so it is done once per connection and
-/// again only when the CAs are replaced — not per request.
+/// One connection's client certificate, who it identifies, and the connection's last
+/// authorization decision. Verifying a chain costs an ECDSA check (~70 µs, measured in
+/// benches/server.rs), so it is done once per connection and again only when the CAs are
+/// replaced — not per request.
 pub struct ConnectionTrust {
     chain: PeerCertificates,
-    cached: parking_lot::Mutex<Option<(u64, ClientCertTrust)>>,
+    cached: parking_lot::Mutex<Option<(u64, Arc<PeerIdentity>)>>,
+    decisions: DecisionMemo,
 }
 
 impl ConnectionTrust {
     pub fn new(chain: PeerCertificates) -> Self {
-        ConnectionTrust { chain, cached: parking_lot::Mutex::new(None) }
+        ConnectionTrust { chain, cached: parking_lot::Mutex::new(None), decisions: DecisionMemo::default() }
     }
 
-    fn trust(&self, cas: &ClientCaStore) -> ClientCertTrust {
+    fn identity(&self, cas: &ClientCaStore) -> Arc<PeerIdentity> {
         let generation = cas.generation();
         let mut cached = self.cached.lock();
         match cached.as_ref() {
-            Some((g, t)) if *g == generation => t.clone(),
+            Some((g, identity)) if *g == generation => identity.clone(),
             _ => {
                 let t = cas.verify(&self.chain.0);
-                *cached = Some((generation, t.clone()));
-                t
+                let identity = Arc::new(PeerIdentity {
+                    requestheader_ca: t.requestheader_ca,
+                    client_ca: t.client_ca,
+                    common_name: t.common_name,
+                    organizations: t.organizations,
+                });
+                *cached = Some((generation, identity.clone()));
+                identity
             }
         }
     }
@@ -56,30 +65,23 @@ fn always_allowed(path: &str) -> bool {
         .any(|p| path == *p || path.strip_prefix(p).is_some_and(|r| r.starts_with('/')))
 }
 
-pub async fn check(State(gate): State<Arc<Gate>>, req: Request, next: Next) -> Response {
-    let path = req.uri().path().to_string();
-    if always_allowed(&path) {
-        return next.run(req).await;
+/// Lets a request through (`Ok`) or answers it: 401 when no one is authenticated, 403 when the
+/// authorizer denies, 500 when it could not be asked.
+pub async fn admit(gate: &Gate, conn: &ConnectionTrust, req: &Parts) -> Result<(), Response> {
+    let path = req.uri.path();
+    if always_allowed(path) {
+        return Ok(());
     }
-    let trust = match req.extensions().get::<Arc<ConnectionTrust>>() {
-        Some(conn) => conn.trust(&gate.client_cas),
-        None => ClientCertTrust::default(),
-    };
-    let identity = PeerIdentity {
-        requestheader_ca: trust.requestheader_ca,
-        client_ca: trust.client_ca,
-        common_name: trust.common_name,
-        organizations: trust.organizations,
-    };
-    let user = match gate.authenticator.authenticate(&identity, req.headers()).await {
+    let identity = conn.identity(&gate.client_cas);
+    let user = match gate.authenticator.authenticate(&identity, &req.headers).await {
         Ok(Authenticated::User(u)) => u,
-        Ok(Authenticated::Anonymous) | Err(_) => return ApiError::unauthorized().into_response(),
+        Ok(Authenticated::Anonymous) | Err(_) => return Err(ApiError::unauthorized().into_response()),
     };
-    let attrs = attributes(user, req.method(), &path);
-    match gate.authorizer.authorize(&attrs).await {
-        Ok(Decision::Allow) => next.run(req).await,
-        Ok(Decision::Deny { reason }) => forbidden(&attrs, &reason),
-        Err(e) => ApiError::internal(format!("authorization check failed: {e}")).into_response(),
+    let attrs = attributes(user, &req.method, path);
+    match gate.authorizer.authorize_remembered(&attrs, &conn.decisions).await {
+        Ok(Decision::Allow) => Ok(()),
+        Ok(Decision::Deny { reason }) => Err(forbidden(&attrs, &reason)),
+        Err(e) => Err(ApiError::internal(format!("authorization check failed: {e}")).into_response()),
     }
 }
 
@@ -92,12 +94,14 @@ fn forbidden(attrs: &Attributes, reason: &str) -> Response {
 /// Request attributes as kube-apiserver derives them: a metric read is verb `list` on resource
 /// `<metric>` in the namespace (the path names no object); everything else is a non-resource path.
 pub fn attributes(user: UserInfo, method: &Method, path: &str) -> Attributes {
-    let verb = method.as_str().to_lowercase();
-    let parts: Vec<&str> = path.strip_prefix(NAMESPACES_PREFIX).map(|r| r.split('/').collect()).unwrap_or_default();
-    match parts.as_slice() {
-        [ns, metric] if !ns.is_empty() && !metric.is_empty() => Attributes {
+    let verb = || method.as_str().to_lowercase();
+    match metric_path(path) {
+        Some((ns, metric)) => Attributes {
             user,
-            verb: if verb == "get" || verb == "head" { "list".into() } else { verb },
+            verb: match method.as_str() {
+                m if m.eq_ignore_ascii_case("get") || m.eq_ignore_ascii_case("head") => "list".into(),
+                _ => verb(),
+            },
             resource_request: true,
             api_group: GROUP.into(),
             api_version: VERSION.into(),
@@ -107,9 +111,9 @@ pub fn attributes(user: UserInfo, method: &Method, path: &str) -> Attributes {
             name: String::new(),
             path: path.into(),
         },
-        _ => Attributes {
+        None => Attributes {
             user,
-            verb,
+            verb: verb(),
             resource_request: false,
             api_group: String::new(),
             api_version: String::new(),

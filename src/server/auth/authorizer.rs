@@ -68,10 +68,11 @@ struct Remembered {
 }
 
 impl DecisionMemo {
-    fn recall(&self, attrs: &Attributes) -> Option<Decision> {
+    /// The decision for attributes `is_same` accepts, unless expired.
+    fn recall(&self, is_same: impl Fn(&Attributes) -> bool) -> Option<Decision> {
         let last = self.0.lock();
         let last = last.as_ref()?;
-        (last.attrs == *attrs && Instant::now() < last.expires_at).then(|| last.decision.clone())
+        (is_same(&last.attrs) && Instant::now() < last.expires_at).then(|| last.decision.clone())
     }
 
     fn remember(&self, attrs: &Attributes, cached: &CachedDecision) {
@@ -116,8 +117,7 @@ impl Authorizer {
         if self.always_allowed(attrs) {
             return Ok(Decision::Allow);
         }
-        if let Some(decision) = memo.recall(attrs) {
-            self.counters.record(false);
+        if let Some(decision) = self.recall(memo, |remembered| remembered == attrs) {
             return Ok(decision);
         }
         // Boxed: the cache's future is large, and inlined it would make every caller's future
@@ -125,6 +125,16 @@ impl Authorizer {
         let cached = Box::pin(self.lookup(attrs)).await?;
         memo.remember(attrs, &cached);
         Ok(cached.decision)
+    }
+
+    /// The decision `memo` holds for attributes `is_same` accepts, unexpired; counted as a cache
+    /// hit. `is_same` must accept exactly the attributes the caller would authorize: it lets a
+    /// caller check without building them. A memo never holds always-allowed attributes (those
+    /// are not looked up), so a hit needs no always-allowed check.
+    pub fn recall(&self, memo: &DecisionMemo, is_same: impl Fn(&Attributes) -> bool) -> Option<Decision> {
+        let decision = memo.recall(is_same)?;
+        self.counters.record(false);
+        Some(decision)
     }
 
     /// The shared cache; a miss asks kube-apiserver (concurrent misses share one review).

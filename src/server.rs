@@ -8,6 +8,7 @@ mod gate;
 mod health;
 mod quantity;
 mod routes;
+mod secure;
 mod serve;
 mod telemetry;
 pub mod tls;
@@ -19,5 +20,6 @@ pub use external_metrics::{
 pub use health::{Check, HealthChecks};
 pub use quantity::format_quantity;
 pub use routes::{ApiState, route_label, router, with_telemetry};
+pub use secure::{SecureApp, SecureService};
 pub use serve::{Extras, RegisterMetrics, RunningServer, ServeConfig, StatusSource, start, start_with};
 pub use telemetry::Telemetry;

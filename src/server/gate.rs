@@ -2,18 +2,20 @@
 //! authentication) → may they (delegated authorization) → 401/403 Statuses like kube-apiserver's.
 //! Health probes pass without credentials; nothing reaches a provider before both checks pass.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
 use axum::http::Method;
-use axum::middleware::Next;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 
 use super::auth::{
-    Attributes, Authenticated, Authenticator, Authorizer, Decision, PeerIdentity, UserInfo, forbidden_message,
+    Attributes, Authenticated, Authenticator, Authorizer, Decision, DecisionMemo, PeerIdentity, UserInfo,
+    forbidden_message,
 };
-use super::external_metrics::{GROUP, NAMESPACES_PREFIX, VERSION};
-use super::tls::{ClientCaStore, ClientCertTrust, PeerCertificates};
+use super::external_metrics::{GROUP, VERSION};
+use super::routes::metric_path;
+use super::tls::{ClientCaStore, PeerCertificates};
 use crate::apimachinery::status::ApiError;
 
 pub struct Gate {
@@ -22,28 +24,36 @@ pub struct Gate {
     pub client_cas: Arc<ClientCaStore>,
 }
 
-/// One connection's client certificate and what it verified against. Verifying a chain costs
-/// an ECDSA check (~70 µs, measured in benches/server.rs), so it is done once per connection and
-/// again only when the CAs are replaced — not per request.
+/// One connection's client certificate, who it identifies, and the connection's last
+/// authorization decision. Verifying a chain costs an ECDSA check (~70 µs, measured in
+/// benches/server.rs), so it is done once per connection and again only when the CAs are
+/// replaced — not per request.
 pub struct ConnectionTrust {
     chain: PeerCertificates,
-    cached: parking_lot::Mutex<Option<(u64, ClientCertTrust)>>,
+    cached: parking_lot::Mutex<Option<(u64, Arc<PeerIdentity>)>>,
+    decisions: DecisionMemo,
 }
 
 impl ConnectionTrust {
     pub fn new(chain: PeerCertificates) -> Self {
-        ConnectionTrust { chain, cached: parking_lot::Mutex::new(None) }
+        ConnectionTrust { chain, cached: parking_lot::Mutex::new(None), decisions: DecisionMemo::default() }
     }
 
-    fn trust(&self, cas: &ClientCaStore) -> ClientCertTrust {
+    fn identity(&self, cas: &ClientCaStore) -> Arc<PeerIdentity> {
         let generation = cas.generation();
         let mut cached = self.cached.lock();
         match cached.as_ref() {
-            Some((g, t)) if *g == generation => t.clone(),
+            Some((g, identity)) if *g == generation => identity.clone(),
             _ => {
                 let t = cas.verify(&self.chain.0);
-                *cached = Some((generation, t.clone()));
-                t
+                let identity = Arc::new(PeerIdentity {
+                    requestheader_ca: t.requestheader_ca,
+                    client_ca: t.client_ca,
+                    common_name: t.common_name,
+                    organizations: t.organizations,
+                });
+                *cached = Some((generation, identity.clone()));
+                identity
             }
         }
     }
@@ -56,30 +66,29 @@ fn always_allowed(path: &str) -> bool {
         .any(|p| path == *p || path.strip_prefix(p).is_some_and(|r| r.starts_with('/')))
 }
 
-pub async fn check(State(gate): State<Arc<Gate>>, req: Request, next: Next) -> Response {
-    let path = req.uri().path().to_string();
-    if always_allowed(&path) {
-        return next.run(req).await;
+/// Lets a request through (`Ok`) or answers it: 401 when no one is authenticated, 403 when the
+/// authorizer denies, 500 when it could not be asked.
+pub async fn admit(gate: &Gate, conn: &ConnectionTrust, req: &Parts) -> Result<(), Response> {
+    let path = req.uri.path();
+    if always_allowed(path) {
+        return Ok(());
     }
-    let trust = match req.extensions().get::<Arc<ConnectionTrust>>() {
-        Some(conn) => conn.trust(&gate.client_cas),
-        None => ClientCertTrust::default(),
-    };
-    let identity = PeerIdentity {
-        requestheader_ca: trust.requestheader_ca,
-        client_ca: trust.client_ca,
-        common_name: trust.common_name,
-        organizations: trust.organizations,
-    };
-    let user = match gate.authenticator.authenticate(&identity, req.headers()).await {
+    let identity = conn.identity(&gate.client_cas);
+    let user = match gate.authenticator.authenticate(&identity, &req.headers).await {
         Ok(Authenticated::User(u)) => u,
-        Ok(Authenticated::Anonymous) | Err(_) => return ApiError::unauthorized().into_response(),
+        Ok(Authenticated::Anonymous) | Err(_) => return Err(ApiError::unauthorized().into_response()),
     };
-    let attrs = attributes(user, req.method(), &path);
-    match gate.authorizer.authorize(&attrs).await {
-        Ok(Decision::Allow) => next.run(req).await,
-        Ok(Decision::Deny { reason }) => forbidden(&attrs, &reason),
-        Err(e) => ApiError::internal(format!("authorization check failed: {e}")).into_response(),
+    // The connection's last decision, if it was for these attributes (checked without building them).
+    let remembered = gate.authorizer.recall(&conn.decisions, |a| same_attributes(a, &user, &req.method, path));
+    let attrs = match remembered {
+        Some(Decision::Allow) => return Ok(()),
+        Some(Decision::Deny { reason }) => return Err(forbidden(&attributes(user, &req.method, path), &reason)),
+        None => attributes(user, &req.method, path),
+    };
+    match gate.authorizer.authorize_remembered(&attrs, &conn.decisions).await {
+        Ok(Decision::Allow) => Ok(()),
+        Ok(Decision::Deny { reason }) => Err(forbidden(&attrs, &reason)),
+        Err(e) => Err(ApiError::internal(format!("authorization check failed: {e}")).into_response()),
     }
 }
 
@@ -92,38 +101,94 @@ fn forbidden(attrs: &Attributes, reason: &str) -> Response {
 /// Request attributes as kube-apiserver derives them: a metric read is verb `list` on resource
 /// `<metric>` in the namespace (the path names no object); everything else is a non-resource path.
 pub fn attributes(user: UserInfo, method: &Method, path: &str) -> Attributes {
-    let verb = method.as_str().to_lowercase();
-    let parts: Vec<&str> = path.strip_prefix(NAMESPACES_PREFIX).map(|r| r.split('/').collect()).unwrap_or_default();
-    match parts.as_slice() {
-        [ns, metric] if !ns.is_empty() && !metric.is_empty() => Attributes {
-            user,
-            verb: if verb == "get" || verb == "head" { "list".into() } else { verb },
-            resource_request: true,
-            api_group: GROUP.into(),
-            api_version: VERSION.into(),
-            resource: decode(metric),
-            subresource: String::new(),
-            namespace: decode(ns),
-            name: String::new(),
-            path: path.into(),
-        },
-        _ => Attributes {
-            user,
-            verb,
-            resource_request: false,
-            api_group: String::new(),
-            api_version: String::new(),
-            resource: String::new(),
-            subresource: String::new(),
-            namespace: String::new(),
-            name: String::new(),
-            path: path.into(),
-        },
+    let d = Derived::of(method, path);
+    Attributes {
+        user,
+        verb: d.verb.into_owned(),
+        resource_request: d.resource_request,
+        api_group: d.api_group.into(),
+        api_version: d.api_version.into(),
+        resource: d.resource.into_owned(),
+        subresource: String::new(),
+        namespace: d.namespace.into_owned(),
+        name: String::new(),
+        path: path.into(),
     }
 }
 
-fn decode(s: &str) -> String {
-    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
+/// Whether `a` equals `attributes(user, method, path)`, without building that (no allocation for
+/// the usual methods and unescaped paths).
+fn same_attributes(a: &Attributes, user: &UserInfo, method: &Method, path: &str) -> bool {
+    if a.path != path || a.user != *user {
+        return false;
+    }
+    let d = Derived::of(method, path);
+    a.verb == d.verb
+        && a.resource_request == d.resource_request
+        && a.api_group == d.api_group
+        && a.api_version == d.api_version
+        && a.resource == d.resource
+        && a.namespace == d.namespace
+        && a.subresource.is_empty()
+        && a.name.is_empty()
+}
+
+/// The attributes that follow from the method and path, borrowed where they can be.
+struct Derived<'a> {
+    verb: Cow<'a, str>,
+    resource_request: bool,
+    api_group: &'static str,
+    api_version: &'static str,
+    resource: Cow<'a, str>,
+    namespace: Cow<'a, str>,
+}
+
+impl<'a> Derived<'a> {
+    fn of(method: &'a Method, path: &'a str) -> Self {
+        match metric_path(path) {
+            Some((ns, metric)) => Derived {
+                verb: if is_get_or_head(method) { Cow::Borrowed("list") } else { lowercase(method) },
+                resource_request: true,
+                api_group: GROUP,
+                api_version: VERSION,
+                resource: decode(metric),
+                namespace: decode(ns),
+            },
+            None => Derived {
+                verb: lowercase(method),
+                resource_request: false,
+                api_group: "",
+                api_version: "",
+                resource: Cow::Borrowed(""),
+                namespace: Cow::Borrowed(""),
+            },
+        }
+    }
+}
+
+/// Extension methods spelled `get` / `head` in another case count as those verbs too.
+fn is_get_or_head(method: &Method) -> bool {
+    method.as_str().eq_ignore_ascii_case("get") || method.as_str().eq_ignore_ascii_case("head")
+}
+
+/// The method lower-cased (kube's verb), borrowed when it already is.
+fn lowercase(method: &Method) -> Cow<'_, str> {
+    let m = method.as_str();
+    match m {
+        "GET" => Cow::Borrowed("get"),
+        "HEAD" => Cow::Borrowed("head"),
+        "POST" => Cow::Borrowed("post"),
+        "PUT" => Cow::Borrowed("put"),
+        "PATCH" => Cow::Borrowed("patch"),
+        "DELETE" => Cow::Borrowed("delete"),
+        "OPTIONS" => Cow::Borrowed("options"),
+        m if !m.bytes().any(|b| b.is_ascii_uppercase()) && m.is_ascii() => Cow::Borrowed(m),
+        m => Cow::Owned(m.to_lowercase()),
+    }
+}
+
+fn decode(s: &str) -> Cow<'_, str> {
+    percent_encoding::percent_decode_str(s).decode_utf8_lossy()
 }
 
 #[cfg(test)]
@@ -146,5 +211,45 @@ mod tests {
         assert!(!d.resource_request);
         assert_eq!(d.verb, "get");
         assert!(always_allowed("/readyz/informer-sync") && always_allowed("/livez") && !always_allowed("/readyzx"));
+    }
+
+    #[test]
+    fn same_attributes_is_equality_with_the_built_attributes() {
+        let user = UserInfo { name: "u".into(), groups: vec!["g".into()], ..Default::default() };
+        let metric = "/apis/external.metrics.k8s.io/v1beta1/namespaces/default/datadogmetric@default:web-rps";
+        let escaped = "/apis/external.metrics.k8s.io/v1beta1/namespaces/d%65fault/M%40x";
+        let methods = [Method::GET, Method::HEAD, Method::POST, Method::DELETE];
+        let custom = [Method::from_bytes(b"get").unwrap(), Method::from_bytes(b"Watch").unwrap()];
+        let paths = [metric, escaped, "/apis/external.metrics.k8s.io/v1beta1", "/openapi/v2", "/"];
+        for method in methods.iter().chain(&custom) {
+            for path in paths {
+                let built = attributes(user.clone(), method, path);
+                assert!(same_attributes(&built, &user, method, path), "{method} {path}");
+                let mut other_user = user.clone();
+                other_user.groups.push("system:masters".into());
+                assert!(!same_attributes(&built, &other_user, method, path), "{method} {path}");
+                for other in paths.iter().filter(|p| **p != path) {
+                    assert!(!same_attributes(&built, &user, method, other), "{method} {path} vs {other}");
+                }
+                for changed in [
+                    Attributes { verb: "other-verb".into(), ..built.clone() },
+                    Attributes { resource_request: !built.resource_request, ..built.clone() },
+                    Attributes { api_group: "x".into(), ..built.clone() },
+                    Attributes { api_version: "x".into(), ..built.clone() },
+                    Attributes { resource: "x".into(), ..built.clone() },
+                    Attributes { subresource: "x".into(), ..built.clone() },
+                    Attributes { namespace: "x".into(), ..built.clone() },
+                    Attributes { name: "x".into(), ..built.clone() },
+                ] {
+                    assert!(!same_attributes(&changed, &user, method, path), "{method} {path}: {changed:?}");
+                }
+            }
+        }
+        let get = attributes(user.clone(), &Method::GET, metric);
+        assert!(!same_attributes(&get, &user, &Method::POST, metric), "post is its own verb");
+        assert!(same_attributes(&get, &user, &Method::HEAD, metric), "head reads list, as get does");
+        let e = attributes(user.clone(), &Method::GET, escaped);
+        assert_eq!((e.namespace.as_str(), e.resource.as_str()), ("default", "M@x"));
+        assert_eq!(attributes(user, &custom[1], "/x").verb, "watch");
     }
 }

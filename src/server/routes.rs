@@ -2,12 +2,14 @@
 //! version and health. Handlers read in-memory state only. Authentication and authorization run
 //! before these (see `server::auth`), telemetry around them.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -29,7 +31,8 @@ pub fn router(state: Arc<ApiState>) -> Router {
     Router::new().fallback(dispatch).with_state(state)
 }
 
-/// Counts and times every response, including the gate's 401/403s, so wrap outermost.
+/// Counts and times every response, as the secure port's service (`server::secure`) does; wrap
+/// outermost.
 pub fn with_telemetry(app: Router, telemetry: Arc<Telemetry>) -> Router {
     app.layer(axum::middleware::from_fn_with_state(telemetry, observe))
 }
@@ -56,28 +59,28 @@ async fn observe(State(telemetry): State<Arc<Telemetry>>, req: Request, next: Ne
 }
 
 async fn dispatch(State(state): State<Arc<ApiState>>, req: Request) -> Response {
-    if req.method() != Method::GET && req.method() != Method::HEAD {
-        return ApiError::new(
-            405,
-            "MethodNotAllowed",
-            format!("{} is not supported on {}", req.method(), req.uri().path()),
-        )
-        .into_response();
+    respond(&state, req.method(), req.uri(), req.headers())
+}
+
+/// Every route's answer; the secure port's service calls this directly (see `server::secure`).
+pub(super) fn respond(state: &ApiState, method: &Method, uri: &Uri, headers: &HeaderMap) -> Response {
+    if method != Method::GET && method != Method::HEAD {
+        return ApiError::new(405, "MethodNotAllowed", format!("{method} is not supported on {}", uri.path()))
+            .into_response();
     }
-    let path = req.uri().path().to_string();
-    let query = req.uri().query().unwrap_or("").to_string();
-    let headers = req.headers().clone();
+    let path = uri.path();
+    let query = uri.query().unwrap_or("");
     match path.trim_end_matches('/') {
-        "/apis" => document(&documents::API_GROUP_LIST, &headers),
-        GROUP_PATH => document(&documents::API_GROUP, &headers),
-        GROUP_VERSION_PATH => document(&documents::API_RESOURCE_LIST, &headers),
-        "/openapi/v2" => document(&documents::V2, &headers),
-        "/openapi/v3" => document(&documents::V3_INDEX, &headers),
+        "/apis" => document(&documents::API_GROUP_LIST, headers),
+        GROUP_PATH => document(&documents::API_GROUP, headers),
+        GROUP_VERSION_PATH => document(&documents::API_RESOURCE_LIST, headers),
+        "/openapi/v2" => document(&documents::V2, headers),
+        "/openapi/v3" => document(&documents::V3_INDEX, headers),
         p if p.strip_prefix("/openapi/v3") == Some(GROUP_VERSION_PATH) => {
-            document(&documents::V3_GROUP_VERSION, &headers)
+            document(&documents::V3_GROUP_VERSION, headers)
         }
         "/version" => json_response(StatusCode::OK, &documents::version()),
-        _ => other(&state, &path, &query),
+        _ => other(state, path, query),
     }
 }
 
@@ -85,10 +88,16 @@ fn other(state: &ApiState, path: &str, query: &str) -> Response {
     if let Some(resp) = health(state, path, query) {
         return resp;
     }
-    match path.strip_prefix(NAMESPACES_PREFIX).map(|rest| rest.split('/').collect::<Vec<_>>()).as_deref() {
-        Some([ns, metric]) if !ns.is_empty() && !metric.is_empty() => metric_values(state, ns, metric, query),
-        _ => ApiError::path_not_found().into_response(),
+    match metric_path(path) {
+        Some((ns, metric)) => metric_values(state, ns, metric, query),
+        None => ApiError::path_not_found().into_response(),
     }
+}
+
+/// A metric read's path: `<prefix><namespace>/<metric>`, both non-empty, nothing after.
+pub(super) fn metric_path(path: &str) -> Option<(&str, &str)> {
+    let (ns, metric) = path.strip_prefix(NAMESPACES_PREFIX)?.split_once('/')?;
+    (!ns.is_empty() && !metric.is_empty() && !metric.contains('/')).then_some((ns, metric))
 }
 
 fn health(state: &ApiState, path: &str, query: &str) -> Option<Response> {
@@ -107,7 +116,7 @@ fn health(state: &ApiState, path: &str, query: &str) -> Option<Response> {
 
 fn metric_values(state: &ApiState, ns: &str, metric: &str, query: &str) -> Response {
     let ns = percent_decode(ns);
-    let metric = percent_decode(metric).to_lowercase();
+    let metric = lowercase(percent_decode(metric));
     let selector = match label_selector(query) {
         Ok(s) => s,
         Err(e) => return e.into_response(),
@@ -126,13 +135,25 @@ fn label_selector(query: &str) -> Result<LabelSelector, ApiError> {
     }
 }
 
-fn percent_decode(s: &str) -> String {
-    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
+fn percent_decode(s: &str) -> Cow<'_, str> {
+    percent_encoding::percent_decode_str(s).decode_utf8_lossy()
 }
 
+/// `str::to_lowercase`, without copying a name that is lowercase ASCII already.
+fn lowercase(s: Cow<'_, str>) -> Cow<'_, str> {
+    if s.is_ascii() && !s.bytes().any(|b| b.is_ascii_uppercase()) { s } else { Cow::Owned(s.to_lowercase()) }
+}
+
+/// Serialised straight into one buffer sized for a typical body (a metric list is ~220 bytes).
 fn json_response(code: StatusCode, body: &impl serde::Serialize) -> Response {
-    let text = serde_json::to_string(body).unwrap_or_else(|_| "{}".into());
-    (code, [(header::CONTENT_TYPE, "application/json")], text).into_response()
+    let mut buf = Vec::with_capacity(512);
+    if serde_json::to_writer(&mut buf, body).is_err() {
+        buf = b"{}".to_vec();
+    }
+    let mut resp = Response::new(Body::from(buf));
+    *resp.status_mut() = code;
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp
 }
 
 /// A document with ETag; a matching If-None-Match gets 304.
@@ -153,4 +174,19 @@ fn document(doc: &Document, headers: &HeaderMap) -> Response {
         doc.body.clone(),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::metric_path;
+
+    #[test]
+    fn a_metric_path_is_a_namespace_and_a_metric_and_nothing_else() {
+        let p = |rest: &str| format!("/apis/external.metrics.k8s.io/v1beta1/namespaces/{rest}");
+        assert_eq!(metric_path(&p("default/m")), Some(("default", "m")));
+        for rest in ["default", "default/", "/m", "default/m/", "default/m/x", ""] {
+            assert_eq!(metric_path(&p(rest)), None, "{rest}");
+        }
+        assert_eq!(metric_path("/apis/external.metrics.k8s.io/v1beta1/default/m"), None);
+    }
 }

@@ -15,13 +15,11 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
-use tower::ServiceExt;
 
 use super::MetricsProvider;
-use super::auth::{AuthConfigWatch, Authenticator, AuthnOptions, Authorizer, AuthzOptions};
-use super::gate::{self, ConnectionTrust, Gate};
-use super::health::HealthChecks;
-use super::routes::{self, ApiState};
+use super::auth::{AuthConfigWatch, AuthnOptions, AuthzOptions};
+use super::gate::Gate;
+use super::secure::SecureApp;
 use super::telemetry::Telemetry;
 use super::tls::{self, CertSource, ClientCaStore, ServingCerts};
 
@@ -107,33 +105,17 @@ pub async fn start_with(
     tasks.spawn(async move {
         let _ = reloader.await;
     });
-    let client_cas = ClientCaStore::new();
-    let auth_config = watch_auth_config(client.clone(), client_cas.clone(), stop.clone());
-    let telemetry = Arc::new(Telemetry::new());
+    let secure_app =
+        SecureApp::new(client, provider, config.authn, config.authz, extras.ready_checks, stop.clone());
+    let (client_cas, telemetry, gate) = (secure_app.client_cas(), secure_app.telemetry(), secure_app.gate());
     if let Some(add) = extras.metrics {
         telemetry.register(add);
     }
-    let gate: Arc<Gate> = Arc::new(Gate {
-        authenticator: Authenticator::new(client.clone(), auth_config.clone(), config.authn),
-        authorizer: Authorizer::new(client, config.authz),
-        client_cas: client_cas.clone(),
-    });
-    let synced = auth_config.clone();
-    let mut health = HealthChecks::default().with_ready_check(
-        "extension-apiserver-authentication",
-        Arc::new(move || if synced.synced() { Ok(()) } else { Err("not synced".into()) }),
-    );
-    for (name, check) in extras.ready_checks {
-        health = health.with_ready_check(&name, check);
-    }
-    let state = Arc::new(ApiState { provider, health });
-    let gated = routes::router(state).layer(axum::middleware::from_fn_with_state(gate.clone(), gate::check));
-    let app = routes::with_telemetry(gated, telemetry.clone());
     let tls = tls::server_config(certs.clone(), client_cas, config.allow_legacy_tls)?;
     let secure = TcpListener::bind(config.secure_addr).await?;
     let metrics = TcpListener::bind(config.metrics_addr).await?;
     let (secure_addr, metrics_addr) = (secure.local_addr()?, metrics.local_addr()?);
-    tasks.spawn(serve_tls(secure, TlsAcceptor::from(tls), app, stop.clone()));
+    tasks.spawn(serve_tls(secure, TlsAcceptor::from(tls), secure_app, stop.clone()));
     let scrape = Scrape { telemetry: telemetry.clone(), certs: certs.clone(), gate };
     tasks.spawn(serve_metrics(metrics, Arc::new(scrape), extras.status, stop));
     tracing::info!(%secure_addr, %metrics_addr, "API server listening");
@@ -141,7 +123,7 @@ pub async fn start_with(
 }
 
 /// The ConfigMap watch also feeds the TLS layer's client-certificate trust.
-fn watch_auth_config(
+pub(super) fn watch_auth_config(
     client: kube::Client,
     cas: Arc<ClientCaStore>,
     stop: watch::Receiver<bool>,
@@ -157,7 +139,7 @@ fn watch_auth_config(
     )
 }
 
-async fn serve_tls(listener: TcpListener, acceptor: TlsAcceptor, app: Router, mut stop: watch::Receiver<bool>) {
+async fn serve_tls(listener: TcpListener, acceptor: TlsAcceptor, app: SecureApp, mut stop: watch::Receiver<bool>) {
     loop {
         let (tcp, peer_addr) = tokio::select! {
             _ = stop.changed() => return,
@@ -180,12 +162,7 @@ async fn serve_tls(listener: TcpListener, acceptor: TlsAcceptor, app: Router, mu
                     return;
                 }
             };
-            // Every request on this connection carries the client's certificate (verified once).
-            let conn_trust = Arc::new(ConnectionTrust::new(peer));
-            let service = app.map_request(move |mut req: axum::http::Request<hyper::body::Incoming>| {
-                req.extensions_mut().insert(conn_trust.clone());
-                req
-            });
+            let service = app.connection(peer);
             let builder = auto::Builder::new(TokioExecutor::new());
             let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service));
             tokio::pin!(conn);

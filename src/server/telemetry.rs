@@ -3,6 +3,7 @@
 //! providers and the Datadog client add theirs unprefixed with [`Telemetry::register`] (the DCA's
 //! names). Served on the metrics port without auth.
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -35,6 +36,33 @@ fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.0001, 2.0, 15))
 }
 
+/// The route labels `routes::route_label` gives.
+const ROUTES: [&str; 5] = ["metric", "discovery", "openapi", "health", "other"];
+/// Status codes 100..=599.
+const CODES: usize = 500;
+
+/// Handles to the series of the known routes (and codes), filled on first use: a series appears
+/// in the exposition when first observed, as through the families, and shares their values.
+/// Saves the families' lock and label hashing per request.
+struct Handles {
+    latency: [OnceLock<Histogram>; ROUTES.len()],
+    /// `route index * CODES + code - 100`.
+    requests: Box<[OnceLock<Counter>]>,
+}
+
+impl Handles {
+    fn new() -> Self {
+        Handles { latency: Default::default(), requests: (0..ROUTES.len() * CODES).map(|_| OnceLock::new()).collect() }
+    }
+
+    /// (latency index, requests index), or None for a label outside the known set.
+    fn slot(&self, route: &str, code: u16) -> Option<(usize, usize)> {
+        let r = ROUTES.iter().position(|known| *known == route)?;
+        let c = usize::from(code).checked_sub(100).filter(|c| *c < CODES)?;
+        Some((r, r * CODES + c))
+    }
+}
+
 pub struct Telemetry {
     registry: Mutex<Registry>,
     requests: Family<RequestLabels, Counter>,
@@ -42,6 +70,7 @@ pub struct Telemetry {
     auth_cache: Family<CacheLabels, Counter>,
     tls_reloads: Counter,
     seen_reloads: AtomicU64,
+    handles: Handles,
 }
 
 impl Default for Telemetry {
@@ -69,13 +98,25 @@ impl Telemetry {
             auth_cache,
             tls_reloads,
             seen_reloads: AtomicU64::new(0),
+            handles: Handles::new(),
         }
     }
 
-    /// Hot path: labels are static strings and a number, so nothing is allocated per request.
+    /// Hot path: the series of the known routes are looked up once and kept (see [`Handles`]);
+    /// other labels go through the families.
     pub fn observe_request(&self, route: &'static str, code: u16, elapsed: Duration) {
-        self.requests.get_or_create(&RequestLabels { route, code }).inc();
-        self.latency.get_or_create(&RouteLabels { route }).observe(elapsed.as_secs_f64());
+        let Some(slot) = self.handles.slot(route, code) else {
+            self.requests.get_or_create(&RequestLabels { route, code }).inc();
+            self.latency.get_or_create(&RouteLabels { route }).observe(elapsed.as_secs_f64());
+            return;
+        };
+        let (route_index, code_index) = slot;
+        self.handles.requests[code_index]
+            .get_or_init(|| self.requests.get_or_create(&RequestLabels { route, code }).clone())
+            .inc();
+        self.handles.latency[route_index]
+            .get_or_init(|| self.latency.get_or_create(&RouteLabels { route }).clone())
+            .observe(elapsed.as_secs_f64());
     }
 
     /// Brings the `cache` hit/miss counters up to the auth layer's running totals.
@@ -135,5 +176,30 @@ mod tests {
         let text = t.encode();
         assert!(text.contains("\ndatadog_requests_total 1\n"), "unprefixed: {text}");
         assert_eq!(text.matches("# EOF").count(), 1, "{text}");
+    }
+
+    #[test]
+    fn kept_handles_and_families_count_the_same_series() {
+        let t = Telemetry::new();
+        assert!(!t.encode().contains("route=\"metric\""), "no series before the first observation");
+        for _ in 0..3 {
+            t.observe_request("metric", 200, Duration::from_millis(1));
+        }
+        t.observe_request("metric", 403, Duration::from_millis(1));
+        t.observe_request("metric", 999, Duration::from_millis(1));
+        t.observe_request("custom", 200, Duration::from_millis(1));
+        t.observe_request("custom", 200, Duration::from_millis(1));
+        let text = t.encode();
+        for series in [
+            "autoscaling_apiserver_http_requests_total{route=\"metric\",code=\"200\"} 3",
+            "autoscaling_apiserver_http_requests_total{route=\"metric\",code=\"403\"} 1",
+            "autoscaling_apiserver_http_requests_total{route=\"metric\",code=\"999\"} 1",
+            "autoscaling_apiserver_http_requests_total{route=\"custom\",code=\"200\"} 2",
+            "autoscaling_apiserver_http_request_duration_seconds_count{route=\"metric\"} 5",
+            "autoscaling_apiserver_http_request_duration_seconds_count{route=\"custom\"} 2",
+        ] {
+            assert!(text.contains(series), "{series} missing:\n{text}");
+        }
+        assert_eq!(text.matches("http_requests_total{").count(), 4, "{text}");
     }
 }

@@ -135,7 +135,8 @@ impl Authenticator {
             Err(e) => errors.push(e),
         }
         if let Some(token) = bearer(headers) {
-            match self.authenticate_token(token).await {
+            // Boxed: the token cache's future is large; certificate callers need not carry it.
+            match Box::pin(self.authenticate_token(token)).await {
                 Ok(user) => return Ok(authenticated(user)),
                 Err(e) => errors.push(e),
             }

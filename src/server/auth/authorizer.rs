@@ -1,9 +1,15 @@
 //! The authorizer chain of `DelegatingAuthorizationOptions`: always-allowed groups and paths,
 //! then a SubjectAccessReview (authorization.k8s.io/v1) to kube-apiserver, cached by the full
 //! attributes. Concurrent misses for the same attributes share one review.
+//!
+//! In front of the shared cache, each connection remembers its last decision ([`DecisionMemo`]):
+//! a connection usually asks the same thing again (the aggregator forwarding one HPA's reads), and
+//! comparing against one remembered request is far cheaper than hashing the attributes into the
+//! shared cache. A remembered decision expires when the cached one does (`expires_at`, set when
+//! the review answered), so the TTLs hold either way.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use k8s_openapi::api::authorization::v1::{
     NonResourceAttributes, ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec, SubjectAccessReviewStatus,
@@ -47,6 +53,33 @@ impl Default for AuthzOptions {
 struct CachedDecision {
     decision: Decision,
     ttl: Duration,
+    /// When the review answered plus `ttl`: the cache entry, inserted after that, outlives it.
+    expires_at: Instant,
+}
+
+/// One connection's last authorization decision and when it expires (see the module docs).
+#[derive(Default)]
+pub struct DecisionMemo(parking_lot::Mutex<Option<Remembered>>);
+
+struct Remembered {
+    attrs: Attributes,
+    decision: Decision,
+    expires_at: Instant,
+}
+
+impl DecisionMemo {
+    /// The decision for attributes `is_same` accepts, unless expired.
+    fn recall(&self, is_same: impl Fn(&Attributes) -> bool) -> Option<Decision> {
+        let last = self.0.lock();
+        let last = last.as_ref()?;
+        (is_same(&last.attrs) && Instant::now() < last.expires_at).then(|| last.decision.clone())
+    }
+
+    fn remember(&self, attrs: &Attributes, cached: &CachedDecision) {
+        let last =
+            Remembered { attrs: attrs.clone(), decision: cached.decision.clone(), expires_at: cached.expires_at };
+        *self.0.lock() = Some(last);
+    }
 }
 
 struct DecisionTtl;
@@ -75,6 +108,37 @@ impl Authorizer {
         if self.always_allowed(attrs) {
             return Ok(Decision::Allow);
         }
+        Ok(self.lookup(attrs).await?.decision)
+    }
+
+    /// [`Authorizer::authorize`] answering from `memo` (one connection's last decision) when it
+    /// holds these attributes and has not expired; counted as a cache hit.
+    pub async fn authorize_remembered(&self, attrs: &Attributes, memo: &DecisionMemo) -> Result<Decision, AuthError> {
+        if self.always_allowed(attrs) {
+            return Ok(Decision::Allow);
+        }
+        if let Some(decision) = self.recall(memo, |remembered| remembered == attrs) {
+            return Ok(decision);
+        }
+        // Boxed: the cache's future is large, and inlined it would make every caller's future
+        // (memo hits included) that large to create and move.
+        let cached = Box::pin(self.lookup(attrs)).await?;
+        memo.remember(attrs, &cached);
+        Ok(cached.decision)
+    }
+
+    /// The decision `memo` holds for attributes `is_same` accepts, unexpired; counted as a cache
+    /// hit. `is_same` must accept exactly the attributes the caller would authorize: it lets a
+    /// caller check without building them. A memo never holds always-allowed attributes (those
+    /// are not looked up), so a hit needs no always-allowed check.
+    pub fn recall(&self, memo: &DecisionMemo, is_same: impl Fn(&Attributes) -> bool) -> Option<Decision> {
+        let decision = memo.recall(is_same)?;
+        self.counters.record(false);
+        Some(decision)
+    }
+
+    /// The shared cache; a miss asks kube-apiserver (concurrent misses share one review).
+    async fn lookup(&self, attrs: &Attributes) -> Result<CachedDecision, AuthError> {
         let missed = AtomicBool::new(false);
         let lookup = self.cache.try_get_with_by_ref(attrs, async {
             missed.store(true, Ordering::Relaxed);
@@ -82,8 +146,7 @@ impl Authorizer {
         });
         let result = lookup.await;
         self.counters.record(missed.load(Ordering::Relaxed));
-        let cached = result.map_err(|e| (*e).clone())?;
-        Ok(cached.decision)
+        result.map_err(|e| (*e).clone())
     }
 
     pub fn cache_stats(&self) -> CacheStats {
@@ -106,16 +169,17 @@ impl Authorizer {
             Decision::Allow => self.options.allowed_ttl,
             Decision::Deny { .. } => self.options.denied_ttl,
         };
-        CachedDecision { decision, ttl }
+        CachedDecision { decision, ttl, expires_at: Instant::now() + ttl }
     }
 }
 
 /// Go's `path` authorizer: exact paths, or prefixes for entries ending in `*`.
 fn path_allowed(patterns: &[String], path: &str) -> bool {
-    let path = format!("/{}", path.trim_start_matches('/'));
+    // The path is compared as `/` + `rest`, without building that string.
+    let rest = path.trim_start_matches('/');
     patterns.iter().any(|p| match p.strip_suffix('*') {
-        Some(prefix) => path.starts_with(prefix),
-        None => *p == path,
+        Some(prefix) => prefix.is_empty() || prefix.strip_prefix('/').is_some_and(|prefix| rest.starts_with(prefix)),
+        None => p.strip_prefix('/') == Some(rest),
     })
 }
 
@@ -152,5 +216,31 @@ fn resource_attributes(attrs: &Attributes) -> ResourceAttributes {
         subresource: some(&attrs.subresource),
         name: some(&attrs.name),
         ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::path_allowed;
+
+    #[test]
+    fn paths_match_as_slash_plus_the_path_without_leading_slashes() {
+        let patterns: Vec<String> = ["/healthz", "/debug/*", "/readyz"].map(String::from).to_vec();
+        for (path, allowed) in [
+            ("/healthz", true),
+            ("healthz", true),
+            ("//healthz", true),
+            ("/healthz/x", false),
+            ("/debug/pprof", true),
+            ("debug/", true),
+            ("/debug", false),
+            ("/readyzx", false),
+            ("", false),
+        ] {
+            assert_eq!(path_allowed(&patterns, path), allowed, "{path}");
+        }
+        assert!(path_allowed(&["*".to_string()], "anything"));
+        assert!(path_allowed(&["/*".to_string()], ""));
+        assert!(!path_allowed(&["healthz".to_string()], "/healthz"), "a pattern without a slash never matches");
     }
 }

@@ -64,12 +64,12 @@ fn all_values(headers: &HeaderMap, names: &[String]) -> Vec<String> {
     names.iter().flat_map(|name| headers.get_all(name.as_str()).iter().map(text)).filter(|v| !v.is_empty()).collect()
 }
 
-/// `<prefix><key>: value` headers; key lower-cased, then percent-decoded.
+/// `<prefix><key>: value` headers; key lower-cased, then percent-decoded. Header names are
+/// lower case already (`http` normalises them), so only the prefixes need case folding.
 fn extras(headers: &HeaderMap, prefixes: &[String]) -> std::collections::BTreeMap<String, Vec<String>> {
     let mut extra = std::collections::BTreeMap::new();
     for (name, value) in headers {
-        let lower = name.as_str().to_ascii_lowercase();
-        let key = prefixes.iter().find_map(|p| strip_prefix_ignore_case(&lower, p));
+        let key = prefixes.iter().find_map(|p| strip_prefix_ignore_case(name.as_str(), p));
         if let Some(key) = key {
             extra.entry(unescape_extra_key(key)).or_insert_with(Vec::new).push(text(value));
         }
@@ -78,8 +78,11 @@ fn extras(headers: &HeaderMap, prefixes: &[String]) -> std::collections::BTreeMa
 }
 
 fn strip_prefix_ignore_case<'a>(lower_name: &'a str, prefix: &str) -> Option<&'a str> {
-    let prefix = prefix.to_ascii_lowercase();
-    lower_name.strip_prefix(prefix.as_str())
+    let head = lower_name.as_bytes().get(..prefix.len())?;
+    if !head.eq_ignore_ascii_case(prefix.as_bytes()) {
+        return None;
+    }
+    lower_name.get(prefix.len()..)
 }
 
 /// Go's `url.PathUnescape`, keeping the key as sent when an escape is malformed.
@@ -99,6 +102,10 @@ fn escapes_well_formed(key: &str) -> bool {
         .all(|(i, _)| bytes.get(i + 1..i + 3).is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit)))
 }
 
+/// The value as text, invalid UTF-8 replaced (validation first: most values are valid).
 fn text(value: &http::HeaderValue) -> String {
-    String::from_utf8_lossy(value.as_bytes()).into_owned()
+    match std::str::from_utf8(value.as_bytes()) {
+        Ok(text) => text.to_owned(),
+        Err(_) => String::from_utf8_lossy(value.as_bytes()).into_owned(),
+    }
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::super::{
-    Attributes, AuthnOptions, Authorizer, AuthzOptions, CacheStats, Decision, UserInfo, forbidden_message,
+    Attributes, AuthnOptions, Authorizer, AuthzOptions, CacheStats, Decision, DecisionMemo, UserInfo, forbidden_message,
 };
 use super::support::devcluster::RequestFault;
 use super::support::{admin, authenticator, cluster, fail_requests, front_proxy_peer, grant, headers, service_account};
@@ -147,5 +147,51 @@ async fn health_paths_and_system_masters_need_no_review() {
     };
     assert_eq!(authz.authorize(&debug).await.unwrap(), Decision::Allow);
     assert_eq!(authz.cache_stats(), CacheStats::default());
+    dc.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_connection_remembers_its_last_decision_until_the_ttl() {
+    let dc = cluster().await;
+    service_account(&dc, "default", "hpa").await;
+    grant(&dc, "default", "hpa", "external.metrics.k8s.io", &["list"]).await;
+    let ttl = Duration::from_millis(600);
+    let options = AuthzOptions { allowed_ttl: ttl, denied_ttl: ttl, ..Default::default() };
+    let authz = Authorizer::new(admin(&dc).await, options);
+    let memo = DecisionMemo::default();
+    let (allowed, denied) = (list_metric(hpa_user(), "default"), list_metric(hpa_user(), "other"));
+
+    assert_eq!(authz.authorize_remembered(&allowed, &memo).await.unwrap(), Decision::Allow);
+    fail_requests(&dc, "subjectaccessreviews");
+    // Answered by the memo (a hit), then by the shared cache for another connection (a hit).
+    assert_eq!(authz.authorize_remembered(&allowed, &memo).await.unwrap(), Decision::Allow);
+    assert_eq!(authz.authorize_remembered(&allowed, &DecisionMemo::default()).await.unwrap(), Decision::Allow);
+    assert_eq!(authz.cache_stats(), CacheStats { hits: 2, misses: 1 });
+    // Other attributes on the same connection are not answered by the memo: a failed review.
+    assert_eq!(authz.authorize_remembered(&denied, &memo).await.unwrap_err().status_code(), 500);
+    assert_eq!(authz.authorize_remembered(&allowed, &memo).await.unwrap(), Decision::Allow);
+    assert_eq!(authz.cache_stats(), CacheStats { hits: 3, misses: 2 });
+
+    // Past the TTL neither the memo nor the cache answers: the review is asked again (and fails).
+    tokio::time::sleep(ttl + Duration::from_millis(100)).await;
+    assert_eq!(authz.authorize_remembered(&allowed, &memo).await.unwrap_err().status_code(), 500);
+    assert_eq!(authz.cache_stats(), CacheStats { hits: 3, misses: 3 });
+    dc.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_remembered_deny_keeps_its_reason_and_the_deny_ttl() {
+    let dc = cluster().await;
+    let options = AuthzOptions { denied_ttl: Duration::from_millis(600), ..Default::default() };
+    let authz = Authorizer::new(admin(&dc).await, options);
+    let memo = DecisionMemo::default();
+    let attrs = list_metric(hpa_user(), "default");
+    let first = authz.authorize_remembered(&attrs, &memo).await.unwrap();
+    assert!(matches!(first, Decision::Deny { .. }));
+    fail_requests(&dc, "subjectaccessreviews");
+    assert_eq!(authz.authorize_remembered(&attrs, &memo).await.unwrap(), first);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(authz.authorize_remembered(&attrs, &memo).await.unwrap_err().status_code(), 500);
+    assert_eq!(authz.cache_stats(), CacheStats { hits: 1, misses: 2 });
     dc.shutdown().await;
 }

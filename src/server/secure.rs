@@ -1,0 +1,163 @@
+//! The secure port's request path as one tower `Service`: telemetry around the gate
+//! (authentication, authorization) around the routes. The routes answer synchronously from
+//! in-memory state, so a request costs one boxed future — no router or middleware layers
+//! (measured with callgrind in issue #3: those layers cost more than the work they wrapped).
+//! Responses get what axum's router adds at the top level: `content-length` when the body size
+//! is known, and no body for HEAD.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use axum::body::{Body, HttpBody as _};
+use axum::http::{HeaderValue, Method, Request, header};
+use axum::response::Response;
+use futures::future::BoxFuture;
+use tokio::sync::watch;
+use tower::Service;
+
+use super::MetricsProvider;
+use super::auth::{Authenticator, AuthnOptions, Authorizer, AuthzOptions};
+use super::gate::{self, ConnectionTrust, Gate};
+use super::health::{Check, HealthChecks};
+use super::routes::{self, ApiState};
+use super::serve::watch_auth_config;
+use super::telemetry::Telemetry;
+use super::tls::{ClientCaStore, PeerCertificates};
+
+/// The secure port's HTTP stack exactly as `start` serves it, with the watched delegated-auth
+/// configuration behind it. Public so in-process drivers (profiling) exercise what the listener
+/// serves.
+#[derive(Clone)]
+pub struct SecureApp {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    gate: Arc<Gate>,
+    state: ApiState,
+    telemetry: Arc<Telemetry>,
+}
+
+impl SecureApp {
+    /// Starts the `extension-apiserver-authentication` watch (until `stop`) and builds the stack;
+    /// `ready_checks` join /readyz beside the authentication ConfigMap's.
+    pub fn new(
+        client: kube::Client,
+        provider: Arc<dyn MetricsProvider>,
+        authn: AuthnOptions,
+        authz: AuthzOptions,
+        ready_checks: Vec<(String, Check)>,
+        stop: watch::Receiver<bool>,
+    ) -> Self {
+        let client_cas = ClientCaStore::new();
+        let auth_config = watch_auth_config(client.clone(), client_cas.clone(), stop);
+        let gate = Arc::new(Gate {
+            authenticator: Authenticator::new(client.clone(), auth_config.clone(), authn),
+            authorizer: Authorizer::new(client, authz),
+            client_cas,
+        });
+        let mut health = HealthChecks::default().with_ready_check(
+            "extension-apiserver-authentication",
+            Arc::new(move || if auth_config.synced() { Ok(()) } else { Err("not synced".into()) }),
+        );
+        for (name, check) in ready_checks {
+            health = health.with_ready_check(&name, check);
+        }
+        let state = ApiState { provider, health };
+        SecureApp { shared: Arc::new(Shared { gate, state, telemetry: Arc::new(Telemetry::new()) }) }
+    }
+
+    pub fn client_cas(&self) -> Arc<ClientCaStore> {
+        self.shared.gate.client_cas.clone()
+    }
+
+    pub fn telemetry(&self) -> Arc<Telemetry> {
+        self.shared.telemetry.clone()
+    }
+
+    pub(super) fn gate(&self) -> Arc<Gate> {
+        self.shared.gate.clone()
+    }
+
+    /// The service for one accepted connection whose client presented `peer`: its requests share
+    /// the connection's certificate trust (verified once, see [`ConnectionTrust`]).
+    pub fn connection(&self, peer: PeerCertificates) -> SecureService {
+        SecureService { shared: self.shared.clone(), conn: Arc::new(ConnectionTrust::new(peer)) }
+    }
+}
+
+/// One connection's service (see [`SecureApp::connection`]).
+#[derive(Clone)]
+pub struct SecureService {
+    shared: Arc<Shared>,
+    conn: Arc<ConnectionTrust>,
+}
+
+impl<B: Send + 'static> Service<Request<B>> for SecureService {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        let (shared, conn) = (self.shared.clone(), self.conn.clone());
+        // The routes never read a request body.
+        let (req, _) = req.into_parts();
+        Box::pin(async move {
+            let route = routes::route_label(req.uri.path());
+            let started = Instant::now();
+            let resp = match gate::admit(&shared.gate, &conn, &req).await {
+                Ok(()) => routes::respond(&shared.state, &req.method, &req.uri, &req.headers),
+                Err(refused) => refused,
+            };
+            shared.telemetry.observe_request(route, resp.status().as_u16(), started.elapsed());
+            Ok(top_level(&req.method, resp))
+        })
+    }
+}
+
+/// What axum's router does to every response it returns (`RouteFuture` at the top level).
+fn top_level(method: &Method, mut resp: Response) -> Response {
+    if !resp.headers().contains_key(header::CONTENT_LENGTH)
+        && let Some(size) = resp.body().size_hint().exact()
+    {
+        resp.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+    }
+    if method == Method::HEAD {
+        *resp.body_mut() = Body::empty();
+    }
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+
+    use super::*;
+
+    async fn body(resp: Response) -> String {
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.expect("body");
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    #[tokio::test]
+    async fn responses_get_a_content_length_and_head_gets_no_body() {
+        let get = top_level(&Method::GET, (StatusCode::OK, "hello").into_response());
+        assert_eq!(get.headers()[header::CONTENT_LENGTH], "5");
+        assert_eq!(body(get).await, "hello");
+        let head = top_level(&Method::HEAD, (StatusCode::OK, "hello").into_response());
+        assert_eq!(head.headers()[header::CONTENT_LENGTH], "5", "the length the GET would have");
+        assert_eq!(body(head).await, "");
+        let empty = top_level(&Method::GET, StatusCode::NOT_MODIFIED.into_response());
+        assert_eq!(empty.headers()[header::CONTENT_LENGTH], "0");
+        let mut preset = (StatusCode::OK, "hello").into_response();
+        preset.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from_static("5"));
+        assert_eq!(top_level(&Method::GET, preset).headers().get_all(header::CONTENT_LENGTH).iter().count(), 1);
+    }
+}

@@ -170,7 +170,7 @@ fn gc_deletes_entries_whose_hpa_is_gone_or_changed() {
     .enumerate()
     .map(|(i, e)| (format!("{}#{i}", e.key()), e))
     .collect();
-    let mut stale = autoscalers::stale_keys(&entries, &[web.clone()]);
+    let mut stale = autoscalers::stale_keys(&entries, std::slice::from_ref(&web));
     stale.sort();
     let expected = [
         "external_metric-horizontal-default-gone-m#3",

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use autoscaling_apiserver::apimachinery::selector::LabelSelector;
+use autoscaling_apiserver::devcluster::RequestFault;
 use autoscaling_apiserver::external_metrics::configmap::{
     self, ConfigMapProvider, Entry, Parsed, RunningConfigMapProvider,
 };
@@ -293,6 +294,24 @@ async fn the_api_server_serves_configmap_values_and_the_dca_errors() {
     .await;
     assert_eq!(data.get("other-writer").map(String::as_str), Some("its own data"));
     assert!(data.contains_key(RPS_KEY));
+    // A conflicting update (409) is retried from a fresh read: the values keep being written.
+    let before = Api::<ConfigMap>::namespaced(client.clone(), RESOURCES_NS).get(CONFIGMAP).await.expect("cm");
+    dc.faults().add(RequestFault {
+        path_contains: format!("/namespaces/{RESOURCES_NS}/configmaps/{CONFIGMAP}"),
+        status: Some(409),
+        delay: Duration::ZERO,
+        remaining: Some(1),
+    });
+    // Polled by list, so the one injected conflict can only meet the leader's update.
+    let by_name = kube::api::ListParams::default().fields(&format!("metadata.name={CONFIGMAP}"));
+    let cm = eventually("a leader update after a conflict", LIMIT, || async {
+        let list = Api::<ConfigMap>::namespaced(client.clone(), RESOURCES_NS).list(&by_name).await.ok()?;
+        list.items.into_iter().find(|cm| cm.metadata.resource_version != before.metadata.resource_version)
+    })
+    .await;
+    let data = cm.data.unwrap_or_default();
+    let Some(Parsed::Current(rps)) = configmap::parse(RPS_KEY, &data[RPS_KEY]) else { panic!("rps entry") };
+    assert!(rps.valid);
     server.shutdown().await;
     replica.shutdown().await;
     dc.shutdown().await;

@@ -7,6 +7,7 @@
 //! offending layer is ignored for that key; problems that must stop it are [`ConfigError`]s.
 
 mod accessors;
+mod configmap;
 mod datadogmetric;
 mod env;
 mod file;

@@ -2,6 +2,7 @@
 //! in-memory store fed by watches on every replica; only the lease holder refreshes values from
 //! Datadog and writes them back to Kubernetes.
 
+pub mod configmap;
 pub mod datadogmetric;
 pub mod querier;
 pub mod telemetry;

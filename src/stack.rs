@@ -12,11 +12,11 @@ use tokio::task::JoinHandle;
 use crate::cluster::{LeaderElection, LeaderHandle, LeaseConfig};
 use crate::config::Settings;
 use crate::datadog::{ClientConfig, DatadogClient};
-use crate::external_metrics::datadogmetric::{self, DatadogMetricProvider};
 use crate::external_metrics::querier::DatadogQuerier;
 use crate::external_metrics::telemetry::ProviderTelemetry;
-use crate::server::{Extras, RunningServer, ServeConfig};
-use crate::status::StatusSourceParts;
+use crate::external_metrics::{configmap, datadogmetric};
+use crate::server::{Extras, MetricsProvider, RunningServer, ServeConfig};
+use crate::status::{ActiveProvider, StatusSourceParts};
 
 /// How long shutdown waits for the provider's loops (and the lock release).
 const PROVIDER_STOP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -24,7 +24,7 @@ const PROVIDER_STOP_TIMEOUT: Duration = Duration::from_secs(10);
 /// A running server with its provider.
 pub struct Stack {
     pub server: RunningServer,
-    pub provider: Arc<DatadogMetricProvider>,
+    pub provider: ActiveProvider,
     pub leader: LeaderHandle,
     pub datadog: DatadogClient,
     stop: watch::Sender<bool>,
@@ -36,17 +36,6 @@ impl Stack {
     /// Start-up checks made before anything runs: the Datadog keys, and the provider choice.
     pub fn check(settings: &Settings) -> anyhow::Result<()> {
         settings.require_serving()?;
-        if !settings.use_datadogmetric_crd() {
-            // PROVIDER CHOICE. The ConfigMap fallback provider (spec §9) plugs in here and in
-            // `start` (in place of the DatadogMetric provider) once `external_metrics::configmap`
-            // is merged.
-            anyhow::bail!(
-                "external_metrics_provider.use_datadogmetric_crd is false, which selects the ConfigMap provider \
-                 (datadog-custom-metrics), not available in this build: set \
-                 DD_EXTERNAL_METRICS_PROVIDER_USE_DATADOGMETRIC_CRD=true (or \
-                 external_metrics_provider.use_datadogmetric_crd: true in datadog.yaml) to use DatadogMetrics"
-            );
-        }
         Ok(())
     }
 
@@ -58,48 +47,55 @@ impl Stack {
         let (stop, stopped) = watch::channel(false);
         let election = LeaderElection::spawn(client.clone(), LeaseConfig::from_settings(settings), stopped.clone());
         let leader = election.handle.clone();
-        let running = match datadogmetric::start_with_leader(client.clone(), settings, querier.clone(), leader, stopped)
-        {
-            Ok(running) => running,
-            Err(e) => {
-                let _ = stop.send(true);
-                let _ = tokio::time::timeout(PROVIDER_STOP_TIMEOUT, election.task).await;
-                return Err(e.into());
-            }
+        // PROVIDER CHOICE: DatadogMetrics (default), or the legacy `datadog-custom-metrics`
+        // ConfigMap (spec §9) with `use_datadogmetric_crd: false`.
+        let (provider, serving, leader, provider_task, metrics): (ActiveProvider, Arc<dyn MetricsProvider>, _, _, _) =
+            if settings.use_datadogmetric_crd() {
+                match datadogmetric::start_with_leader(client.clone(), settings, querier.clone(), leader, stopped) {
+                    Ok(running) => {
+                        let collector =
+                            ProviderTelemetry { provider: running.provider.clone(), leader: running.leader.clone() };
+                        let p = running.provider.clone();
+                        (ActiveProvider::DatadogMetric(p.clone()), p, running.leader, running.task, Some(collector))
+                    }
+                    Err(e) => {
+                        let _ = stop.send(true);
+                        let _ = tokio::time::timeout(PROVIDER_STOP_TIMEOUT, election.task).await;
+                        return Err(e.into());
+                    }
+                }
+            } else {
+                let running = configmap::start_with_leader(client.clone(), settings, querier.clone(), leader, stopped);
+                let p = running.provider.clone();
+                (ActiveProvider::ConfigMap(p.clone()), p, running.leader, running.task, None)
+            };
+        let parts = StatusSourceParts { provider: provider.clone(), leader: leader.clone(), client: datadog.clone() };
+        let (name, check) = match &provider {
+            ActiveProvider::DatadogMetric(p) => p.ready_check(),
+            ActiveProvider::ConfigMap(p) => p.ready_check(),
         };
-        let provider = running.provider.clone();
-        let collector = ProviderTelemetry { provider: provider.clone(), leader: running.leader.clone() };
-        let parts =
-            StatusSourceParts { provider: provider.clone(), leader: running.leader.clone(), client: datadog.clone() };
-        let (name, check) = provider.ready_check();
         let telemetry = datadog.telemetry().clone();
         let extras = Extras {
             ready_checks: vec![(name.to_owned(), check)],
             metrics: Some(Box::new(move |registry| {
                 telemetry.register(registry);
                 querier.register(registry);
-                registry.register_collector(Box::new(collector));
+                if let Some(collector) = metrics {
+                    registry.register_collector(Box::new(collector));
+                }
             })),
             status: Some(parts.source()),
         };
-        let server = match crate::server::start_with(serve, client, provider.clone(), extras).await {
+        let server = match crate::server::start_with(serve, client, serving, extras).await {
             Ok(server) => server,
             Err(e) => {
                 let _ = stop.send(true);
-                let _ = tokio::time::timeout(PROVIDER_STOP_TIMEOUT, running.task).await;
+                let _ = tokio::time::timeout(PROVIDER_STOP_TIMEOUT, provider_task).await;
                 let _ = tokio::time::timeout(PROVIDER_STOP_TIMEOUT, election.task).await;
                 return Err(e);
             }
         };
-        Ok(Stack {
-            server,
-            provider,
-            leader: running.leader,
-            datadog,
-            stop,
-            provider_task: running.task,
-            election_task: election.task,
-        })
+        Ok(Stack { server, provider, leader, datadog, stop, provider_task, election_task: election.task })
     }
 
     /// Stops serving, then stops the provider's loops, releasing the lock when
@@ -108,7 +104,7 @@ impl Stack {
         self.server.shutdown().await;
         let _ = self.stop.send(true);
         if tokio::time::timeout(PROVIDER_STOP_TIMEOUT, self.provider_task).await.is_err() {
-            tracing::warn!("the DatadogMetric provider did not stop within {PROVIDER_STOP_TIMEOUT:?}");
+            tracing::warn!("the external metrics provider did not stop within {PROVIDER_STOP_TIMEOUT:?}");
         }
         if tokio::time::timeout(PROVIDER_STOP_TIMEOUT, self.election_task).await.is_err() {
             tracing::warn!("leader election did not stop (release the lock) within {PROVIDER_STOP_TIMEOUT:?}");

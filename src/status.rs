@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cluster::LeaderHandle;
 use crate::datadog::{DatadogClient, EndpointStatus, RateLimit};
+use crate::external_metrics::configmap::{ConfigMapProvider, Entry};
 use crate::external_metrics::datadogmetric::{DatadogMetricProvider, MetricState};
 
 pub use render::render;
@@ -89,9 +90,41 @@ pub struct MetricView {
 /// What the document is made of; [`StatusSourceParts::document`] reads them at request time.
 #[derive(Clone)]
 pub struct StatusSourceParts {
-    pub provider: Arc<DatadogMetricProvider>,
+    pub provider: ActiveProvider,
     pub leader: LeaderHandle,
     pub client: DatadogClient,
+}
+
+/// The external metrics provider serving reads (`use_datadogmetric_crd` chooses).
+#[derive(Clone)]
+pub enum ActiveProvider {
+    DatadogMetric(Arc<DatadogMetricProvider>),
+    ConfigMap(Arc<ConfigMapProvider>),
+}
+
+impl ActiveProvider {
+    pub fn name(&self) -> &'static str {
+        match self {
+            ActiveProvider::DatadogMetric(_) => "datadogmetric",
+            ActiveProvider::ConfigMap(_) => "configmap",
+        }
+    }
+
+    pub fn is_synced(&self) -> bool {
+        match self {
+            ActiveProvider::DatadogMetric(p) => p.is_synced(),
+            ActiveProvider::ConfigMap(p) => p.is_synced(),
+        }
+    }
+
+    fn metric_views(&self, now: Timestamp) -> Vec<MetricView> {
+        match self {
+            ActiveProvider::DatadogMetric(p) => p.metrics().iter().map(|m| metric_view(m, now)).collect(),
+            ActiveProvider::ConfigMap(p) => {
+                p.entries().iter().map(|(key, e)| configmap_view(key, e, p.write_error(), now)).collect()
+            }
+        }
+    }
 }
 
 impl StatusSourceParts {
@@ -99,7 +132,7 @@ impl StatusSourceParts {
         let now = Timestamp::now();
         StatusDocument {
             generated_at: now.to_string(),
-            provider: "datadogmetric".into(),
+            provider: self.provider.name().into(),
             synced: self.provider.is_synced(),
             leader: LeaderStatus {
                 identity: self.leader.identity().to_owned(),
@@ -107,7 +140,7 @@ impl StatusSourceParts {
                 is_leader: self.leader.is_leader_now(),
             },
             endpoints: self.client.endpoints().iter().map(endpoint_view).collect(),
-            datadog_metrics: self.provider.metrics().iter().map(|m| metric_view(m, now)).collect(),
+            datadog_metrics: self.provider.metric_views(now),
         }
     }
 
@@ -154,6 +187,23 @@ fn metric_view(m: &MetricState, now: Timestamp) -> MetricView {
         updated: m.update_time.to_string(),
         error: m.error.as_ref().map(|e| e.text.clone()),
         autogen: m.autogen,
+    }
+}
+
+/// A `datadog-custom-metrics` entry in the same shape (id = the ConfigMap key).
+fn configmap_view(key: &str, e: &Entry, write_error: Option<String>, now: Timestamp) -> MetricView {
+    let at = Timestamp::from_second(e.timestamp).ok();
+    MetricView {
+        id: key.to_string(),
+        query: e.metric_name.clone(),
+        active: true,
+        valid: e.valid,
+        value: Some(e.value).filter(|v| v.is_finite()),
+        timestamp: at.map(|t| t.to_string()),
+        age_s: at.map(|t| now.as_second() - t.as_second()),
+        updated: at.map(|t| t.to_string()).unwrap_or_default(),
+        error: write_error.or_else(|| (!e.valid).then(|| "the last query of this entry failed".to_string())),
+        autogen: false,
     }
 }
 

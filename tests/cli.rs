@@ -60,19 +60,6 @@ fn serve_refuses_to_start_without_datadog_keys() {
 }
 
 #[test]
-fn serve_names_the_setting_when_the_configmap_provider_is_selected() {
-    let (ok, out) = run(bin()
-        .env("DD_EXTERNAL_METRICS_PROVIDER_ENABLED", "true")
-        .env("DD_API_KEY", "0123456789abcdef")
-        .env("DD_APP_KEY", "fedcba9876543210")
-        .env("DD_EXTERNAL_METRICS_PROVIDER_USE_DATADOGMETRIC_CRD", "false")
-        .args(["serve", "--secure-port", "0", "--metrics-port", "0"]));
-    assert!(!ok, "{out}");
-    assert!(out.contains("external_metrics_provider.use_datadogmetric_crd is false"), "{out}");
-    assert!(out.contains("DD_EXTERNAL_METRICS_PROVIDER_USE_DATADOGMETRIC_CRD=true"), "{out}");
-}
-
-#[test]
 fn status_says_which_address_did_not_answer() {
     // A port just released: nothing listens there.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();

@@ -4,6 +4,7 @@
 //! Periods are short: refresh 0.5 s, HPA sync 1 s, 1 s rollups.
 
 mod e2e {
+    pub mod configmap;
     pub mod failover;
     pub mod replicas;
     pub mod scaling;

@@ -105,8 +105,7 @@ pub async fn start_with(
     tasks.spawn(async move {
         let _ = reloader.await;
     });
-    let secure_app =
-        SecureApp::new(client, provider, config.authn, config.authz, extras.ready_checks, stop.clone());
+    let secure_app = SecureApp::new(client, provider, config.authn, config.authz, extras.ready_checks, stop.clone());
     let (client_cas, telemetry, gate) = (secure_app.client_cas(), secure_app.telemetry(), secure_app.gate());
     if let Some(add) = extras.metrics {
         telemetry.register(add);

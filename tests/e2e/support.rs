@@ -62,11 +62,16 @@ pub fn set_value(stack: &DevStack, value: f64) {
 /// An external-metric GET through devcluster (aggregation layer → APIService → our server), as
 /// the HPA controller makes it: (status code, body).
 pub async fn read_through_cluster(stack: &DevStack) -> (u16, Value) {
+    read_path(stack, METRIC_PATH).await
+}
+
+/// A GET of `path` through devcluster as the admin: (status code, body).
+pub async fn read_path(stack: &DevStack, path: &str) -> (u16, Value) {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let ca = reqwest::Certificate::from_pem(stack.cluster.ca_pem().as_bytes()).expect("ca");
     let client =
         reqwest::Client::builder().add_root_certificate(ca).timeout(Duration::from_secs(10)).build().expect("client");
-    let url = format!("{}{METRIC_PATH}", stack.cluster.url());
+    let url = format!("{}{path}", stack.cluster.url());
     match client.get(url).bearer_auth(stack.cluster.admin_token()).send().await {
         Ok(resp) => {
             let code = resp.status().as_u16();

@@ -100,7 +100,7 @@ impl Sizes {
     }
 }
 
-/// One replica's DCA settings: the simulated API as the endpoint, 1 h lease, max_age 900 s (the
+/// One replica's DCA settings: the simulated API as the endpoint, max_age 900 s (the
 /// values refreshed in part 2 must stay fresh through the read measurement).
 fn settings(pod: &str, refresh: Duration, api: &DatadogApi) -> anyhow::Result<Settings> {
     let env = [

@@ -18,6 +18,9 @@
 //! from spawn to `/readyz` 200; the cost of one `ClientCaStore::verify` call; the server's
 //! request and auth-cache counters from its metrics port.
 //!
+//! The client, the bare server, the load loops and the setup live in benches/common/ (shared with
+//! benches/external_metrics.rs).
+//!
 //! Run: `cargo bench --bench server`. Prints figures; asserts only that responses are correct.
 
 use std::net::SocketAddr;

@@ -1,0 +1,258 @@
+//! Load against a target: keep-alive connections issuing sequential requests, closed loop (a fixed
+//! request count, as fast as possible) and open loop (a fixed rate for a fixed time, with
+//! coordinated-omission-corrected latency), percentiles, and [`compare`], which runs both modes on
+//! our server and the bare baseline alternately and prints the figures.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rustls::ClientConfig;
+
+use super::client::{Conn, Workload};
+
+pub struct Target {
+    pub name: &'static str,
+    pub addr: SocketAddr,
+    pub work: Workload,
+}
+
+/// Connection count, closed-loop sizes and open-loop rate (the server-core benchmark's values).
+#[derive(Clone, Copy)]
+pub struct LoadParams {
+    /// Concurrent keep-alive connections per run.
+    pub connections: usize,
+    /// Closed loop: requests per run (split evenly over the connections), after a warm-up run.
+    pub closed_requests: usize,
+    pub warmup_requests: usize,
+    /// Open loop: target rate and duration per run.
+    pub open_rate: u64,
+    pub open_secs: u64,
+}
+
+impl Default for LoadParams {
+    fn default() -> Self {
+        LoadParams { connections: 16, closed_requests: 20_000, warmup_requests: 2_000, open_rate: 2_000, open_secs: 5 }
+    }
+}
+
+pub async fn connect_all(t: &Target, tls: &Arc<ClientConfig>, n: usize) -> anyhow::Result<Vec<Conn>> {
+    let mut conns = Vec::with_capacity(n);
+    for i in 0..n {
+        let mut c = Conn::connect(t.addr, tls.clone()).await?;
+        let (request, _) = t.work.item(i);
+        t.work.check(i, &c.round_trip(request).await?)?;
+        conns.push(c);
+    }
+    Ok(conns)
+}
+
+pub struct Run {
+    pub wall: Duration,
+    /// Latency from writing the request to having the whole response, nanoseconds.
+    pub service: Vec<u64>,
+    /// Open loop only: like `service`, but from the due time when the send was late because the
+    /// connection was still busy (coordinated-omission correction).
+    pub corrected: Vec<u64>,
+    pub conns: Vec<Conn>,
+}
+
+impl Run {
+    fn empty() -> Self {
+        Run { wall: Duration::ZERO, service: Vec::new(), corrected: Vec::new(), conns: Vec::new() }
+    }
+}
+
+pub async fn closed_loop(conns: Vec<Conn>, total: usize, work: &Workload) -> anyhow::Result<Run> {
+    let c_count = conns.len();
+    let per_conn = total / c_count;
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, mut c) in conns.into_iter().enumerate() {
+        let work = work.clone();
+        tasks.spawn(async move {
+            let mut lat = Vec::with_capacity(per_conn);
+            for k in 0..per_conn {
+                let n = i + k * c_count;
+                let t = Instant::now();
+                let r = c.round_trip(work.item(n).0).await?;
+                lat.push(t.elapsed().as_nanos() as u64);
+                work.check(n, &r)?;
+            }
+            anyhow::Ok((c, lat))
+        });
+    }
+    let mut run = Run::empty();
+    while let Some(done) = tasks.join_next().await {
+        let (c, lat) = done??;
+        run.service.extend(lat);
+        run.conns.push(c);
+    }
+    run.wall = started.elapsed();
+    Ok(run)
+}
+
+/// Each connection sends on its own fixed schedule (rate / C per second, staggered), so the total
+/// offered load is `rate` regardless of response times; a late response delays the next send on
+/// that connection, and `corrected` latency counts that wait.
+pub async fn open_loop(conns: Vec<Conn>, rate: u64, secs: u64, work: &Workload) -> anyhow::Result<Run> {
+    let c_count = conns.len();
+    let n = c_count as u64;
+    let period = Duration::from_nanos(1_000_000_000 * n / rate);
+    let per_conn = (rate * secs / n) as usize;
+    let started = Instant::now() + Duration::from_millis(5);
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, mut c) in conns.into_iter().enumerate() {
+        let work = work.clone();
+        let base = started + period * i as u32 / n as u32;
+        tasks.spawn(async move {
+            let (mut service, mut corrected) = (Vec::with_capacity(per_conn), Vec::with_capacity(per_conn));
+            for k in 0..per_conn {
+                let due = base + period * k as u32;
+                // Behind schedule (the previous response came after this send was due): count
+                // from the due time. On time: count from the actual send, so the timer wheel's
+                // 1 ms granularity is not charged to the server.
+                let behind = Instant::now() > due;
+                tokio::time::sleep_until(due.into()).await;
+                let idx = i + k * c_count;
+                let t = Instant::now();
+                let r = c.round_trip(work.item(idx).0).await?;
+                let done = Instant::now();
+                service.push((done - t).as_nanos() as u64);
+                corrected.push((done - if behind { due } else { t }).as_nanos() as u64);
+                work.check(idx, &r)?;
+            }
+            anyhow::Ok((c, service, corrected))
+        });
+    }
+    let mut run = Run::empty();
+    while let Some(done) = tasks.join_next().await {
+        let (c, service, corrected) = done??;
+        run.service.extend(service);
+        run.corrected.extend(corrected);
+        run.conns.push(c);
+    }
+    run.wall = started.elapsed();
+    Ok(run)
+}
+
+pub struct Pct {
+    pub p50: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+/// Percentiles in milliseconds (nearest rank).
+pub fn pct(v: &mut [u64]) -> Pct {
+    v.sort_unstable();
+    let at = |q: f64| v[((q * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1] as f64 / 1e6;
+    Pct { p50: at(0.50), p99: at(0.99), max: at(1.0) }
+}
+
+/// Fresh connection: handshake time and the first request's round trip, a few times.
+pub async fn fresh_connection(t: &Target, config: Arc<ClientConfig>) -> anyhow::Result<String> {
+    let mut out = Vec::new();
+    let (request, _) = t.work.item(0);
+    for _ in 0..3 {
+        let t0 = Instant::now();
+        let mut c = Conn::connect(t.addr, config.clone()).await?;
+        let hs = t0.elapsed();
+        let t1 = Instant::now();
+        c.round_trip(request).await?;
+        let first = t1.elapsed();
+        let t2 = Instant::now();
+        c.round_trip(request).await?;
+        out.push(format!(
+            "handshake {:.2} ms, 1st request {:.2} ms, 2nd {:.2} ms",
+            hs.as_secs_f64() * 1e3,
+            first.as_secs_f64() * 1e3,
+            t2.elapsed().as_secs_f64() * 1e3
+        ));
+    }
+    Ok(out.join("; "))
+}
+
+/// Mean closed-loop throughput of each target, req/s.
+pub struct Comparison {
+    pub ours_rps: f64,
+    pub bare_rps: f64,
+}
+
+/// Closed loop (warm-up, then two rounds) and open loop (two rounds), ours and bare alternately,
+/// printing every run and the throughput ratio.
+pub async fn compare(
+    ours: &Target,
+    bare: &Target,
+    tls: &Arc<ClientConfig>,
+    p: LoadParams,
+) -> anyhow::Result<Comparison> {
+    let LoadParams { connections, closed_requests, warmup_requests, open_rate, open_secs } = p;
+    println!(
+        "\n== closed loop: {connections} keep-alive HTTP/1.1 connections, {closed_requests} requests per run \
+         (after a {warmup_requests}-request warm-up per server)"
+    );
+    let targets = [ours, bare];
+    let mut throughput = [Vec::new(), Vec::new()];
+    let mut pools = Vec::new();
+    for t in targets {
+        let conns = connect_all(t, tls, connections).await?;
+        pools.push(closed_loop(conns, warmup_requests, &t.work).await?.conns);
+    }
+    for round in 0..2 {
+        for (i, t) in targets.into_iter().enumerate() {
+            let conns = std::mem::take(&mut pools[i]);
+            let mut run = closed_loop(conns, closed_requests, &t.work).await?;
+            let rps = run.service.len() as f64 / run.wall.as_secs_f64();
+            let p = pct(&mut run.service);
+            println!(
+                "round {round} {:<4}: {} req in {:.3} s = {:>8.0} req/s; latency p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+                t.name,
+                run.service.len(),
+                run.wall.as_secs_f64(),
+                rps,
+                p.p50,
+                p.p99,
+                p.max
+            );
+            throughput[i].push(rps);
+            pools[i] = run.conns;
+        }
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let (o, b) = (mean(&throughput[0]), mean(&throughput[1]));
+    println!("throughput ours / bare = {o:.0} / {b:.0} = {:.1} % (target >= 80 %)", 100.0 * o / b);
+    for (i, (ot, bt)) in throughput[0].iter().zip(&throughput[1]).enumerate() {
+        println!("  round {i}: {:.1} %", 100.0 * ot / bt);
+    }
+
+    println!(
+        "\n== open loop: {open_rate} req/s for {open_secs} s per run over the same {connections} connections \
+         (each connection paced at {} req/s, staggered)",
+        open_rate / connections as u64
+    );
+    println!("  service = request written -> response read; corrected = the same, but counted from the due");
+    println!("  time when the connection was still busy with the previous request when the send was due");
+    for round in 0..2 {
+        for (i, t) in targets.into_iter().enumerate() {
+            let conns = std::mem::take(&mut pools[i]);
+            let mut run = open_loop(conns, open_rate, open_secs, &t.work).await?;
+            let achieved = run.service.len() as f64 / run.wall.as_secs_f64();
+            let (s, d) = (pct(&mut run.service), pct(&mut run.corrected));
+            println!(
+                "round {round} {:<4}: {} req, achieved {:.0} req/s; service p50 {:.3} / p99 {:.3} / max {:.3} ms; \
+                 corrected p50 {:.3} / p99 {:.3} / max {:.3} ms",
+                t.name,
+                run.service.len(),
+                achieved,
+                s.p50,
+                s.p99,
+                s.max,
+                d.p50,
+                d.p99,
+                d.max
+            );
+            pools[i] = run.conns;
+        }
+    }
+    Ok(Comparison { ours_rps: o, bare_rps: b })
+}

@@ -1,16 +1,14 @@
-//! BENCH-LOCAL ADAPTER (until the product's adapter from `DatadogClient` to the provider's
-//! `MetricsQuerier` lands on main): one `DatadogClient::query` per retriever call, with errors
-//! mapped onto the provider's kinds. It also records each call's start, end, batch size and the
-//! simulator's call counter before and after, which is what the bench measures refreshes by.
+//! The product's querier (`DatadogQuerier`, what `serve` runs) with a recorder around it: each
+//! retriever call's start, end, batch size and the simulator's call counter before and after,
+//! which is what the bench measures refreshes by.
 
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use autoscaling_apiserver::datadog::{DatadogClient, MetricQuery};
+use autoscaling_apiserver::datadog::DatadogClient;
 use autoscaling_apiserver::devcluster::datadog_api::DatadogApi;
-use autoscaling_apiserver::external_metrics::datadogmetric::{
-    MetricsQuerier, QueryError, QueryErrorKind, QueryPoint, QueryResults, QuerySpec,
-};
+use autoscaling_apiserver::external_metrics::datadogmetric::{MetricsQuerier, QueryResults, QuerySpec};
+use autoscaling_apiserver::external_metrics::querier::DatadogQuerier;
 use futures::future::BoxFuture;
 use parking_lot::Mutex;
 
@@ -30,14 +28,14 @@ pub struct QueryCall {
 }
 
 pub struct RecordingQuerier {
-    client: DatadogClient,
+    inner: DatadogQuerier,
     api: Arc<DatadogApi>,
     pub calls: Mutex<Vec<QueryCall>>,
 }
 
 impl RecordingQuerier {
     pub fn new(client: DatadogClient, api: Arc<DatadogApi>) -> Arc<Self> {
-        Arc::new(RecordingQuerier { client, api, calls: Mutex::new(Vec::new()) })
+        Arc::new(RecordingQuerier { inner: DatadogQuerier::new(client), api, calls: Mutex::new(Vec::new()) })
     }
 
     pub fn log(&self) -> Vec<QueryCall> {
@@ -48,35 +46,13 @@ impl RecordingQuerier {
 impl MetricsQuerier for RecordingQuerier {
     fn query(&self, batch: Vec<QuerySpec>) -> BoxFuture<'_, QueryResults> {
         Box::pin(async move {
-            let started = Instant::now();
-            let before = self.api.calls();
-            let queries: Vec<MetricQuery> = batch.iter().map(|s| MetricQuery::new(s.query.clone(), s.window)).collect();
-            let answers = self.client.query(&queries).await;
+            let (started, before, specs) = (Instant::now(), self.api.calls(), batch.len());
+            let results = self.inner.query(batch).await;
             let (finished, finished_wall, after) = (Instant::now(), SystemTime::now(), self.api.calls());
-            let mut results = QueryResults::new();
-            for (spec, query) in batch.iter().zip(&queries) {
-                let Some(answer) = answers.get(query) else { continue };
-                let result = match answer {
-                    Ok(point) => Ok(QueryPoint { value: point.value, timestamp_s: point.timestamp_s }),
-                    Err(e) => Err(QueryError { kind: kind_of(e), message: e.to_string() }),
-                };
-                results.insert(spec.clone(), result);
-            }
             let values = results.values().filter(|r| r.is_ok()).count();
-            let call =
-                QueryCall { started, finished, finished_wall, specs: batch.len(), http_calls: after - before, values };
+            let call = QueryCall { started, finished, finished_wall, specs, http_calls: after - before, values };
             self.calls.lock().push(call);
             results
         })
-    }
-}
-
-fn kind_of(e: &autoscaling_apiserver::datadog::QueryError) -> QueryErrorKind {
-    if e.is_rate_limit() {
-        QueryErrorKind::RateLimited
-    } else if e.is_batch_error() {
-        QueryErrorKind::Api
-    } else {
-        QueryErrorKind::Processing
     }
 }

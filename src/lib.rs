@@ -11,3 +11,4 @@ pub mod dev;
 pub mod devcluster;
 pub mod external_metrics;
 pub mod server;
+pub mod workload;

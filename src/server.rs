@@ -11,6 +11,7 @@ mod routes;
 mod serve;
 mod telemetry;
 pub mod tls;
+mod webhooks;
 
 pub use external_metrics::{
     ExternalMetricValue, ExternalMetricValueList, GROUP, GROUP_VERSION, MetricsProvider, ProviderError,
@@ -19,5 +20,6 @@ pub use external_metrics::{
 pub use health::{Check, HealthChecks};
 pub use quantity::format_quantity;
 pub use routes::{ApiState, route_label, router, with_telemetry};
-pub use serve::{RunningServer, ServeConfig, start};
+pub use serve::{RunningServer, ServeConfig, start, start_with_webhooks};
 pub use telemetry::Telemetry;
+pub use webhooks::{AdmissionWebhook, Webhooks};

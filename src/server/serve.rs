@@ -23,6 +23,7 @@ use super::health::HealthChecks;
 use super::routes::{self, ApiState};
 use super::telemetry::Telemetry;
 use super::tls::{self, CertSource, ClientCaStore, ServingCerts};
+use super::webhooks::Webhooks;
 
 pub struct ServeConfig {
     pub secure_addr: SocketAddr,
@@ -59,6 +60,16 @@ pub async fn start(
     client: kube::Client,
     provider: Arc<dyn MetricsProvider>,
 ) -> anyhow::Result<RunningServer> {
+    start_with_webhooks(config, client, provider, Webhooks::default()).await
+}
+
+/// `start`, also serving admission `webhooks` (outside the authentication gate).
+pub async fn start_with_webhooks(
+    config: ServeConfig,
+    client: kube::Client,
+    provider: Arc<dyn MetricsProvider>,
+    webhooks: Webhooks,
+) -> anyhow::Result<RunningServer> {
     let (shutdown, stop) = watch::channel(false);
     let mut tasks = JoinSet::new();
     let certs = ServingCerts::load(&config.certs)?;
@@ -81,7 +92,7 @@ pub async fn start(
     );
     let state = Arc::new(ApiState { provider, health });
     let gated = routes::router(state).layer(axum::middleware::from_fn_with_state(gate.clone(), gate::check));
-    let app = routes::with_telemetry(gated, telemetry.clone());
+    let app = routes::with_telemetry(webhooks.router().merge(gated), telemetry.clone());
     let tls = tls::server_config(certs.clone(), client_cas, config.allow_legacy_tls)?;
     let secure = TcpListener::bind(config.secure_addr).await?;
     let metrics = TcpListener::bind(config.metrics_addr).await?;

@@ -21,10 +21,9 @@ pub fn resolve<'a>(
     label: impl Fn(&str) -> Option<&'a str>,
 ) -> WorkloadRef {
     if owner_kind == "ReplicaSet" {
-        if let Some(hash) = label(ROLLOUT_HASH_LABEL) {
-            if let Some(rollout) = owner_name.strip_suffix(hash).and_then(|n| n.strip_suffix('-')) {
-                return workload("argoproj.io/v1alpha1", "Rollout", rollout);
-            }
+        let rollout = label(ROLLOUT_HASH_LABEL).and_then(|h| owner_name.strip_suffix(h)?.strip_suffix('-'));
+        if let Some(rollout) = rollout {
+            return workload("argoproj.io/v1alpha1", "Rollout", rollout);
         }
         if let Some(deployment) = deployment_of_replica_set(owner_name) {
             return workload("apps/v1", "Deployment", deployment);

@@ -70,7 +70,7 @@ fn fill(schema: &Value, pick: usize) -> Value {
         Some("object") => fill_object(schema, pick),
         Some("array") => json!([fill(&schema["items"], pick)]),
         Some("integer") => json!(schema["minimum"].as_i64().unwrap_or(0).max(1) + 1),
-        Some("boolean") => json!(pick % 2 == 0),
+        Some("boolean") => json!(pick.is_multiple_of(2)),
         Some("string") if schema["format"] == "date-time" => json!("2024-05-06T07:08:09Z"),
         Some("string") => json!("text"),
         other => panic!("schema type {other:?} not handled in {schema}"),

@@ -13,3 +13,4 @@ pub mod external_metrics;
 pub mod server;
 pub mod stack;
 pub mod status;
+pub mod workload;

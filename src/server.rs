@@ -12,6 +12,7 @@ mod secure;
 mod serve;
 mod telemetry;
 pub mod tls;
+mod webhooks;
 
 pub use external_metrics::{
     ExternalMetricValue, ExternalMetricValueList, GROUP, GROUP_VERSION, MetricsProvider, ProviderError,
@@ -21,5 +22,8 @@ pub use health::{Check, HealthChecks};
 pub use quantity::format_quantity;
 pub use routes::{ApiState, route_label, router, with_telemetry};
 pub use secure::{SecureApp, SecureService};
-pub use serve::{Extras, RegisterMetrics, RunningServer, ServeConfig, StatusSource, start, start_with};
+pub use serve::{
+    Extras, RegisterMetrics, RunningServer, ServeConfig, StatusSource, start, start_with, start_with_webhooks,
+};
 pub use telemetry::Telemetry;
+pub use webhooks::{AdmissionWebhook, Webhooks};

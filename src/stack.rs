@@ -85,6 +85,7 @@ impl Stack {
                 }
             })),
             status: Some(parts.source()),
+            webhooks: Default::default(),
         };
         let server = match crate::server::start_with(serve, client, serving, extras).await {
             Ok(server) => server,

@@ -45,6 +45,7 @@ pub fn route_label(path: &str) -> &'static str {
         p if p.starts_with("/apis/") => "discovery",
         p if p.starts_with("/openapi/") => "openapi",
         "/healthz" | "/livez" | "/readyz" | "/version" => "health",
+        "/autoscaling" | "/hpa-autoscaling" => "webhook",
         p if p.starts_with("/readyz/") || p.starts_with("/livez/") || p.starts_with("/healthz/") => "health",
         _ => "other",
     }

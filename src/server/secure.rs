@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use axum::body::{Body, HttpBody as _};
+use axum::body::{Body, Bytes, HttpBody};
 use axum::http::{HeaderValue, Method, Request, header};
 use axum::response::Response;
 use futures::future::BoxFuture;
@@ -25,6 +25,7 @@ use super::routes::{self, ApiState};
 use super::serve::watch_auth_config;
 use super::telemetry::Telemetry;
 use super::tls::{ClientCaStore, PeerCertificates};
+use super::webhooks::{self, Webhooks};
 
 /// The secure port's HTTP stack exactly as `start` serves it, with the watched delegated-auth
 /// configuration behind it. Public so in-process drivers (profiling) exercise what the listener
@@ -38,17 +39,20 @@ struct Shared {
     gate: Arc<Gate>,
     state: ApiState,
     telemetry: Arc<Telemetry>,
+    webhooks: Webhooks,
 }
 
 impl SecureApp {
     /// Starts the `extension-apiserver-authentication` watch (until `stop`) and builds the stack;
     /// `ready_checks` join /readyz beside the authentication ConfigMap's.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         client: kube::Client,
         provider: Arc<dyn MetricsProvider>,
         authn: AuthnOptions,
         authz: AuthzOptions,
         ready_checks: Vec<(String, Check)>,
+        webhooks: Webhooks,
         stop: watch::Receiver<bool>,
     ) -> Self {
         let client_cas = ClientCaStore::new();
@@ -66,7 +70,7 @@ impl SecureApp {
             health = health.with_ready_check(&name, check);
         }
         let state = ApiState { provider, health };
-        SecureApp { shared: Arc::new(Shared { gate, state, telemetry: Arc::new(Telemetry::new()) }) }
+        SecureApp { shared: Arc::new(Shared { gate, state, telemetry: Arc::new(Telemetry::new()), webhooks }) }
     }
 
     pub fn client_cas(&self) -> Arc<ClientCaStore> {
@@ -95,7 +99,11 @@ pub struct SecureService {
     conn: Arc<ConnectionTrust>,
 }
 
-impl<B: Send + 'static> Service<Request<B>> for SecureService {
+impl<B> Service<Request<B>> for SecureService
+where
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
     type Response = Response;
     type Error = Infallible;
     type Future = BoxFuture<'static, Result<Response, Infallible>>;
@@ -106,8 +114,23 @@ impl<B: Send + 'static> Service<Request<B>> for SecureService {
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let (shared, conn) = (self.shared.clone(), self.conn.clone());
+        let (req, body) = req.into_parts();
+        // Admission webhooks: kube-apiserver calls them without credentials (no gate).
+        if req.method == Method::POST
+            && let Some(webhook) = shared.webhooks.find(req.uri.path())
+        {
+            return Box::pin(async move {
+                let started = Instant::now();
+                let resp = webhooks::respond(webhook.as_ref(), Body::new(body)).await;
+                shared.telemetry.observe_request(
+                    routes::route_label(req.uri.path()),
+                    resp.status().as_u16(),
+                    started.elapsed(),
+                );
+                Ok(top_level(&req.method, resp))
+            });
+        }
         // The routes never read a request body.
-        let (req, _) = req.into_parts();
         Box::pin(async move {
             let route = routes::route_label(req.uri.path());
             let started = Instant::now();

@@ -22,6 +22,7 @@ use super::gate::Gate;
 use super::secure::SecureApp;
 use super::telemetry::Telemetry;
 use super::tls::{self, CertSource, ClientCaStore, ServingCerts};
+use super::webhooks::Webhooks;
 
 pub struct ServeConfig {
     pub secure_addr: SocketAddr,
@@ -62,6 +63,8 @@ pub struct Extras {
     pub ready_checks: Vec<(String, super::Check)>,
     pub metrics: Option<RegisterMetrics>,
     pub status: Option<StatusSource>,
+    /// Admission webhooks served on the secure port outside the authentication gate.
+    pub webhooks: Webhooks,
 }
 
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -92,6 +95,16 @@ pub async fn start(
     start_with(config, client, provider, Extras::default()).await
 }
 
+/// `start`, also serving admission `webhooks` (outside the authentication gate).
+pub async fn start_with_webhooks(
+    config: ServeConfig,
+    client: kube::Client,
+    provider: Arc<dyn MetricsProvider>,
+    webhooks: Webhooks,
+) -> anyhow::Result<RunningServer> {
+    start_with(config, client, provider, Extras { webhooks, ..Extras::default() }).await
+}
+
 pub async fn start_with(
     config: ServeConfig,
     client: kube::Client,
@@ -105,7 +118,15 @@ pub async fn start_with(
     tasks.spawn(async move {
         let _ = reloader.await;
     });
-    let secure_app = SecureApp::new(client, provider, config.authn, config.authz, extras.ready_checks, stop.clone());
+    let secure_app = SecureApp::new(
+        client,
+        provider,
+        config.authn,
+        config.authz,
+        extras.ready_checks,
+        extras.webhooks,
+        stop.clone(),
+    );
     let (client_cas, telemetry, gate) = (secure_app.client_cas(), secure_app.telemetry(), secure_app.gate());
     if let Some(add) = extras.metrics {
         telemetry.register(add);

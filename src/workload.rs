@@ -1,0 +1,25 @@
+//! Workload autoscaling (spec §10): the DatadogPodAutoscaler and cluster-profile CRD types, the
+//! lazy start gate, the in-memory DPA store, the pod index that watches only the pods of DPA
+//! targets, and the `/autoscaling` pod admission webhook.
+//!
+//! Nothing here watches pods or workloads until the gate opens (the first DPA or cluster profile
+//! seen); the webhook answers "allowed, no patch" until then without decoding the pod.
+
+pub mod crd;
+pub mod dpa_store;
+pub mod gate;
+pub mod owner;
+pub mod pod_index;
+pub mod stack;
+pub mod webhook;
+
+pub use dpa_store::{DpaEntry, DpaStore, TargetKey};
+pub use gate::AutoscalingGate;
+pub use pod_index::{PodEntry, PodIndex};
+pub use stack::{AutoscalingStack, StackConfig};
+pub use webhook::{WebhookState, review};
+
+/// Annotation naming the DPA (`<ns>/<name>`) whose recommendations a pod received.
+pub const AUTOSCALER_ID_ANNOTATION: &str = "autoscaling.datadoghq.com/autoscaler-id";
+/// Annotation carrying the vertical recommendation ID (`status.vertical.target.version`).
+pub const REC_ID_ANNOTATION: &str = "autoscaling.datadoghq.com/rec-id";

@@ -1,0 +1,107 @@
+//! The pod index (spec §10.14): a few-field [`PodEntry`] per pod of a DPA target, filled by one
+//! label-selector watch per target (built from the workload's `spec.selector`) that starts when
+//! the gate opens and stops when the last DPA for the target goes away. Pods outside every target
+//! are never requested nor stored.
+
+mod fields;
+mod watches;
+
+use std::collections::HashMap;
+
+use parking_lot::RwLock;
+
+pub use fields::{ContainerResourceEntry, PodEntry, PodFields, PodOwner, PodPhase};
+pub(crate) use watches::run;
+pub use watches::selector_string;
+
+use super::dpa_store::TargetKey;
+
+/// The pods of one target; `generation` tells a stopped watch's late writes from the current one's.
+struct TargetPods {
+    generation: u64,
+    synced: bool,
+    pods: HashMap<Box<str>, PodEntry>,
+}
+
+#[derive(Default)]
+pub struct PodIndex {
+    targets: RwLock<HashMap<TargetKey, TargetPods>>,
+    next_generation: std::sync::atomic::AtomicU64,
+}
+
+impl PodIndex {
+    /// Number of pods stored, all targets together.
+    pub fn len(&self) -> usize {
+        self.targets.read().values().map(|t| t.pods.len()).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The targets being followed.
+    pub fn targets(&self) -> Vec<TargetKey> {
+        self.targets.read().keys().cloned().collect()
+    }
+
+    /// True once the target's pod watch has listed.
+    pub fn synced(&self, target: &TargetKey) -> bool {
+        self.targets.read().get(target).is_some_and(|t| t.synced)
+    }
+
+    /// The target's pods by name, sorted.
+    pub fn pods_of(&self, target: &TargetKey) -> Vec<(String, PodEntry)> {
+        let targets = self.targets.read();
+        let mut pods: Vec<_> = targets
+            .get(target)
+            .map(|t| t.pods.iter().map(|(n, p)| (n.to_string(), p.clone())).collect())
+            .unwrap_or_default();
+        pods.sort_by(|a, b| a.0.cmp(&b.0));
+        pods
+    }
+
+    /// A pod of any target.
+    pub fn get(&self, namespace: &str, name: &str) -> Option<PodEntry> {
+        let targets = self.targets.read();
+        let mut of_ns = targets.iter().filter(|(t, _)| t.namespace == namespace);
+        of_ns.find_map(|(_, t)| t.pods.get(name).cloned())
+    }
+
+    /// Starts following `target`; returns the generation its watch writes with.
+    fn add_target(&self, target: &TargetKey) -> u64 {
+        let generation = self.next_generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let pods = TargetPods { generation, synced: false, pods: HashMap::new() };
+        self.targets.write().insert(target.clone(), pods);
+        generation
+    }
+
+    /// Stops following `target` and forgets its pods.
+    fn drop_target(&self, target: &TargetKey) {
+        self.targets.write().remove(target);
+    }
+
+    fn with_target(&self, target: &TargetKey, generation: u64, f: impl FnOnce(&mut TargetPods)) {
+        if let Some(t) = self.targets.write().get_mut(target).filter(|t| t.generation == generation) {
+            f(t);
+        }
+    }
+
+    fn replace(&self, target: &TargetKey, generation: u64, pods: HashMap<Box<str>, PodEntry>) {
+        self.with_target(target, generation, |t| {
+            t.pods = pods;
+            t.synced = true;
+        });
+    }
+
+    fn insert(&self, target: &TargetKey, generation: u64, name: &str, pod: PodEntry) {
+        self.with_target(target, generation, |t| {
+            t.pods.insert(name.into(), pod);
+        });
+    }
+
+    fn remove(&self, target: &TargetKey, generation: u64, name: &str) {
+        self.with_target(target, generation, |t| {
+            t.pods.remove(name);
+        });
+    }
+}

@@ -1,0 +1,174 @@
+//! The watches that fill the pod index: after the gate opens, one task per DPA target reads the
+//! workload (GET, through the API) for its `spec.selector` and watches only the pods it selects;
+//! the task is stopped and the target's pods forgotten when no DPA targets the workload any more.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use kube::api::{Api, DynamicObject};
+use kube::core::GroupVersionKind;
+use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, Event};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::fields::{PodEntry, PodFields};
+use super::{PodIndex, TargetKey};
+use crate::workload::dpa_store::DpaStore;
+use crate::workload::gate::AutoscalingGate;
+use crate::workload::owner;
+
+/// Waits for the gate, then keeps one pod watch per target until `stop`.
+pub(crate) async fn run(
+    client: kube::Client,
+    dpas: Arc<DpaStore>,
+    gate: Arc<AutoscalingGate>,
+    index: Arc<PodIndex>,
+    mut stop: watch::Receiver<bool>,
+) {
+    tokio::select! {
+        _ = gate.wait_open() => {}
+        _ = stop.changed() => return,
+    }
+    let mut targets = dpas.subscribe_targets();
+    let mut running: HashMap<TargetKey, JoinHandle<()>> = HashMap::new();
+    loop {
+        let wanted = targets.borrow_and_update().clone();
+        running.retain(|target, task| {
+            let keep = wanted.contains(target);
+            if !keep {
+                task.abort();
+                index.drop_target(target);
+                tracing::info!(%target, "no DPA targets the workload any more: pod watch stopped");
+            }
+            keep
+        });
+        let new: Vec<TargetKey> = wanted.into_iter().filter(|t| !running.contains_key(t)).collect();
+        for target in new {
+            let generation = index.add_target(&target);
+            let task = tokio::spawn(watch_target(client.clone(), target.clone(), index.clone(), generation));
+            running.insert(target, task);
+        }
+        tokio::select! {
+            changed = targets.changed() => if changed.is_err() { break },
+            _ = stop.changed() => break,
+        }
+    }
+    running.into_values().for_each(|t| t.abort());
+}
+
+async fn watch_target(client: kube::Client, target: TargetKey, index: Arc<PodIndex>, generation: u64) {
+    let selector = selector_with_retry(&client, &target).await;
+    tracing::info!(%target, %selector, "watching the target's pods");
+    let api: Api<PodFields> = Api::namespaced(client, &target.namespace);
+    let config = watcher::Config::default().labels(&selector);
+    let mut events = std::pin::pin!(watcher::watcher(api, config).default_backoff());
+    let mut listing: HashMap<Box<str>, PodEntry> = HashMap::new();
+    while let Some(event) = events.next().await {
+        match event {
+            Ok(Event::Init) => listing.clear(),
+            Ok(Event::InitApply(pod)) => {
+                if let Some((name, entry)) = entry_of(&target, &pod) {
+                    listing.insert(name.into(), entry);
+                }
+            }
+            Ok(Event::InitDone) => index.replace(&target, generation, std::mem::take(&mut listing)),
+            Ok(Event::Apply(pod)) => match entry_of(&target, &pod) {
+                Some((name, entry)) => index.insert(&target, generation, name, entry),
+                None => index.remove(&target, generation, pod.metadata.name.as_deref().unwrap_or_default()),
+            },
+            Ok(Event::Delete(pod)) => {
+                index.remove(&target, generation, pod.metadata.name.as_deref().unwrap_or_default())
+            }
+            Err(e) => tracing::warn!(%target, error = %e, "pod watch failed; retrying"),
+        }
+    }
+}
+
+/// The pod's entry when it belongs to `target` (a selector can match other workloads' pods).
+fn entry_of<'a>(target: &TargetKey, pod: &'a PodFields) -> Option<(&'a str, PodEntry)> {
+    let name = pod.metadata.name.as_deref()?;
+    let first = pod.metadata.owner_references.as_ref()?.first()?;
+    let labels = pod.metadata.labels.as_ref();
+    let workload = owner::resolve(&first.api_version, &first.kind, &first.name, |k| {
+        labels.and_then(|l| l.get(k)).map(|v| v.as_str())
+    });
+    (workload.kind == target.kind && workload.name == target.name).then(|| (name, pod.entry()))
+}
+
+/// Reads the workload's selector, retrying (1 s doubling to 60 s) while it is missing or unusable.
+async fn selector_with_retry(client: &kube::Client, target: &TargetKey) -> String {
+    let mut delay = Duration::from_secs(1);
+    loop {
+        match workload_selector(client, target).await {
+            Ok(s) => return s,
+            Err(e) => tracing::warn!(%target, error = %e, retry_in = ?delay, "cannot read the target's pod selector"),
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(60));
+    }
+}
+
+async fn workload_selector(client: &kube::Client, target: &TargetKey) -> Result<String, String> {
+    let (group, version) = target.api_version.rsplit_once('/').unwrap_or(("", target.api_version.as_str()));
+    let gvk = GroupVersionKind::gvk(group, version, &target.kind);
+    let (resource, _) = kube::discovery::pinned_kind(client, &gvk)
+        .await
+        .map_err(|e| format!("{} {}: unknown kind: {e}", target.api_version, target.kind))?;
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &target.namespace, &resource);
+    let workload = api.get(&target.name).await.map_err(|e| format!("get {target}: {e}"))?;
+    let raw =
+        workload.data.pointer("/spec/selector").cloned().ok_or_else(|| format!("{target} has no spec.selector"))?;
+    let selector: LabelSelector =
+        serde_json::from_value(raw).map_err(|e| format!("{target}: spec.selector is not a label selector: {e}"))?;
+    let text = selector_string(&selector)?;
+    if text.is_empty() {
+        return Err(format!("{target}: spec.selector selects every pod; refusing to watch the whole namespace"));
+    }
+    Ok(text)
+}
+
+/// A `metav1.LabelSelector` in the `labelSelector` query syntax.
+pub fn selector_string(selector: &LabelSelector) -> Result<String, String> {
+    let mut parts: Vec<String> = Vec::new();
+    for (k, v) in selector.match_labels.iter().flatten() {
+        parts.push(format!("{k}={v}"));
+    }
+    for e in selector.match_expressions.iter().flatten() {
+        let values = || e.values.as_deref().unwrap_or_default().join(",");
+        parts.push(match e.operator.as_str() {
+            "In" => format!("{} in ({})", e.key, values()),
+            "NotIn" => format!("{} notin ({})", e.key, values()),
+            "Exists" => e.key.clone(),
+            "DoesNotExist" => format!("!{}", e.key),
+            other => return Err(format!("selector on key {}: unknown operator {other:?}", e.key)),
+        });
+    }
+    Ok(parts.join(","))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selectors_render_in_query_syntax() {
+        let s: LabelSelector = serde_json::from_value(serde_json::json!({
+            "matchLabels": {"app": "web"},
+            "matchExpressions": [
+                {"key": "tier", "operator": "In", "values": ["a", "b"]},
+                {"key": "canary", "operator": "DoesNotExist"},
+                {"key": "zone", "operator": "NotIn", "values": ["x"]},
+                {"key": "team", "operator": "Exists"}]
+        }))
+        .unwrap();
+        assert_eq!(selector_string(&s).unwrap(), "app=web,tier in (a,b),!canary,zone notin (x),team");
+        let bad: LabelSelector =
+            serde_json::from_value(serde_json::json!({"matchExpressions": [{"key": "k", "operator": "Near"}]}))
+                .unwrap();
+        assert_eq!(selector_string(&bad).unwrap_err(), "selector on key k: unknown operator \"Near\"");
+    }
+}

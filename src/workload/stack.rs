@@ -1,0 +1,141 @@
+//! Wiring of the autoscaling stack: from start, the DPA watch (into the [`DpaStore`]) and the
+//! cluster-profile watch, either of which opens the gate on its first object; after the gate, the
+//! pod index. One task per loop, all stopped by `shutdown`. Nothing here gates readiness.
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+use kube::api::{Api, DynamicObject};
+use kube::core::{ApiResource, GroupVersionKind};
+use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, Event};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use super::crd::{DatadogPodAutoscaler, GROUP};
+use super::dpa_store::{DpaEntry, DpaStore};
+use super::gate::AutoscalingGate;
+use super::pod_index::{self, PodIndex};
+use super::webhook::WebhookState;
+
+#[derive(Clone, Debug, Default)]
+pub struct StackConfig {}
+
+/// The running stack; `shutdown` stops every task.
+pub struct AutoscalingStack {
+    pub gate: Arc<AutoscalingGate>,
+    pub dpas: Arc<DpaStore>,
+    pub pods: Arc<PodIndex>,
+    stop: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+}
+
+impl AutoscalingStack {
+    pub fn start(client: kube::Client, _config: StackConfig) -> Self {
+        let (stop, stopped) = watch::channel(false);
+        let gate = Arc::new(AutoscalingGate::default());
+        let dpas = Arc::new(DpaStore::default());
+        let pods = Arc::new(PodIndex::default());
+        let mut tasks = JoinSet::new();
+        tasks.spawn(watch_dpas(client.clone(), dpas.clone(), gate.clone(), stopped.clone()));
+        tasks.spawn(watch_profiles(client.clone(), gate.clone(), stopped.clone()));
+        tasks.spawn(pod_index::run(client, dpas.clone(), gate.clone(), pods.clone(), stopped));
+        AutoscalingStack { gate, dpas, pods, stop, tasks }
+    }
+
+    /// What the `/autoscaling` webhook reads.
+    pub fn webhook(&self) -> Arc<WebhookState> {
+        Arc::new(WebhookState { gate: self.gate.clone(), dpas: self.dpas.clone() })
+    }
+
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+fn resource(kind: &str, plural: &str) -> ApiResource {
+    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(GROUP, "v1alpha2", kind), plural)
+}
+
+/// DPAs in every namespace → the store; any DPA opens the gate, valid or not.
+async fn watch_dpas(
+    client: kube::Client,
+    dpas: Arc<DpaStore>,
+    gate: Arc<AutoscalingGate>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let api: Api<DynamicObject> = Api::all_with(client, &resource("DatadogPodAutoscaler", "datadogpodautoscalers"));
+    let mut events = std::pin::pin!(watcher::watcher(api, watcher::Config::default()).default_backoff());
+    let mut listing = Vec::new();
+    loop {
+        let event = tokio::select! {
+            e = events.next() => match e { Some(e) => e, None => return },
+            _ = stop.changed() => return,
+        };
+        match event {
+            Ok(Event::Init) => listing.clear(),
+            Ok(Event::InitApply(obj)) => {
+                gate.open(&format!("DatadogPodAutoscaler {}", key(&obj)));
+                listing.extend(entry(&obj));
+            }
+            Ok(Event::InitDone) => dpas.replace_all(std::mem::take(&mut listing)),
+            Ok(Event::Apply(obj)) => {
+                gate.open(&format!("DatadogPodAutoscaler {}", key(&obj)));
+                match entry(&obj) {
+                    Some(e) => dpas.upsert(e),
+                    None => remove(&dpas, &obj),
+                }
+            }
+            Ok(Event::Delete(obj)) => remove(&dpas, &obj),
+            Err(e) => tracing::warn!(error = %e, "DatadogPodAutoscaler watch failed; retrying"),
+        }
+    }
+}
+
+/// Cluster profiles only open the gate here (profiles themselves come with the profile controller).
+async fn watch_profiles(client: kube::Client, gate: Arc<AutoscalingGate>, mut stop: watch::Receiver<bool>) {
+    let rt = resource("DatadogPodAutoscalerClusterProfile", "datadogpodautoscalerclusterprofiles");
+    let api: Api<DynamicObject> = Api::all_with(client, &rt);
+    let mut events = std::pin::pin!(watcher::watcher(api, watcher::Config::default()).default_backoff());
+    while !gate.is_open() {
+        let event = tokio::select! {
+            e = events.next() => match e { Some(e) => e, None => return },
+            _ = stop.changed() => return,
+        };
+        match event {
+            Ok(Event::InitApply(obj) | Event::Apply(obj)) => {
+                gate.open(&format!("DatadogPodAutoscalerClusterProfile {}", key(&obj)))
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "DatadogPodAutoscalerClusterProfile watch failed; retrying"),
+        }
+    }
+}
+
+fn key(obj: &DynamicObject) -> String {
+    let name = obj.metadata.name.as_deref().unwrap_or_default();
+    match obj.metadata.namespace.as_deref() {
+        Some(ns) => format!("{ns}/{name}"),
+        None => name.to_string(),
+    }
+}
+
+/// The store entry of a DPA; a DPA the types cannot read is logged (naming it) and left out.
+fn entry(obj: &DynamicObject) -> Option<DpaEntry> {
+    let value = serde_json::to_value(obj).ok()?;
+    let parsed = serde_json::from_value::<DatadogPodAutoscaler>(value).map_err(|e| e.to_string());
+    match parsed.and_then(|dpa| DpaEntry::from_object(&dpa)) {
+        Ok(e) => Some(e),
+        Err(e) => {
+            tracing::warn!(dpa = %key(obj), error = %e, "unreadable DatadogPodAutoscaler ignored");
+            None
+        }
+    }
+}
+
+fn remove(dpas: &DpaStore, obj: &DynamicObject) {
+    if let (Some(ns), Some(name)) = (obj.metadata.namespace.as_deref(), obj.metadata.name.as_deref()) {
+        dpas.remove(ns, name);
+    }
+}

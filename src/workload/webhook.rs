@@ -1,0 +1,132 @@
+//! The `/autoscaling` mutating webhook (spec §10.10): pods CREATE → the DPA targeting the pod's
+//! workload → a JSON patch with the `autoscaler-id` annotation and, when the DPA has a vertical
+//! recommendation and its update strategy is not `Disabled`, the `rec-id` annotation and the
+//! recommended requests/limits (and `GOMEMLIMIT`).
+//!
+//! It answers from memory only. Until the autoscaling stack has started (gate closed) it answers
+//! "allowed, no patch" after reading nothing but the request uid. Every failure also answers
+//! "allowed", with a message naming the problem, as the DCA does: a pod is never blocked by us.
+
+mod patch;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use base64::Engine;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::dpa_store::{DpaEntry, DpaStore, TargetKey};
+use super::gate::AutoscalingGate;
+use super::owner;
+use crate::server::AdmissionWebhook;
+use patch::PodView;
+
+/// What the webhook reads: the gate and the DPA store.
+pub struct WebhookState {
+    pub gate: Arc<AutoscalingGate>,
+    pub dpas: Arc<DpaStore>,
+}
+
+impl AdmissionWebhook for WebhookState {
+    fn review(&self, body: &[u8]) -> Vec<u8> {
+        review(body, self)
+    }
+}
+
+/// The smallest read of an AdmissionReview: its apiVersion and the request uid.
+#[derive(Deserialize, Default)]
+struct Envelope {
+    #[serde(rename = "apiVersion", default)]
+    api_version: Option<String>,
+    #[serde(default)]
+    request: Option<EnvelopeRequest>,
+}
+
+#[derive(Deserialize, Default)]
+struct EnvelopeRequest {
+    #[serde(default)]
+    uid: Option<String>,
+}
+
+/// The request with the pod decoded.
+#[derive(Deserialize)]
+struct Review {
+    request: ReviewRequest,
+}
+
+#[derive(Deserialize)]
+struct ReviewRequest {
+    #[serde(default)]
+    namespace: Option<String>,
+    object: PodView,
+}
+
+/// Answers one AdmissionReview (the body kube-apiserver POSTs) with the response review's bytes.
+pub fn review(body: &[u8], state: &WebhookState) -> Vec<u8> {
+    let envelope: Envelope = serde_json::from_slice(body).unwrap_or_default();
+    let api_version = envelope.api_version.filter(|v| v == "admission.k8s.io/v1beta1");
+    let api_version = api_version.as_deref().unwrap_or("admission.k8s.io/v1");
+    let uid = envelope.request.and_then(|r| r.uid).unwrap_or_default();
+    let response = if !state.gate.is_open() {
+        json!({"uid": uid, "allowed": true})
+    } else {
+        match patch_for(body, &state.dpas) {
+            Ok(None) => json!({"uid": uid, "allowed": true}),
+            Ok(Some(ops)) => {
+                let patch = base64::engine::general_purpose::STANDARD.encode(ops.to_string());
+                json!({"uid": uid, "allowed": true, "patchType": "JSONPatch", "patch": patch})
+            }
+            Err(message) => {
+                tracing::warn!(%uid, error = %message, "pod not patched");
+                json!({"uid": uid, "allowed": true, "status": {"message": message}})
+            }
+        }
+    };
+    let out = json!({"apiVersion": api_version, "kind": "AdmissionReview", "response": response});
+    serde_json::to_vec(&out).unwrap_or_default()
+}
+
+/// The JSON patch for the pod in `body`, or None when no DPA applies.
+fn patch_for(body: &[u8], dpas: &DpaStore) -> Result<Option<Value>, String> {
+    let review: Review =
+        serde_json::from_slice(body).map_err(|e| format!("AdmissionReview with an unreadable pod: {e}"))?;
+    let pod = review.request.object;
+    let namespace = review.request.namespace.filter(|n| !n.is_empty()).or_else(|| pod.metadata.namespace.clone());
+    let Some(namespace) = namespace else {
+        return Err(format!("pod {} has no namespace", pod.display_name()));
+    };
+    let Some(dpa) = autoscaler_of(&pod, &namespace, dpas)? else {
+        return Ok(None);
+    };
+    Ok(Some(Value::Array(patch::operations(&pod, &dpa))))
+}
+
+/// The single non-Preview DPA whose target owns the pod.
+fn autoscaler_of(pod: &PodView, namespace: &str, dpas: &DpaStore) -> Result<Option<Arc<DpaEntry>>, String> {
+    let Some(first) = pod.metadata.owner_references.first() else {
+        return Ok(None);
+    };
+    let labels = &pod.metadata.labels;
+    let workload = owner::resolve(&first.api_version, &first.kind, &first.name, |k| labels.get(k).map(|v| v.as_str()));
+    let target = TargetKey {
+        namespace: namespace.to_string(),
+        api_version: workload.api_version,
+        kind: workload.kind,
+        name: workload.name,
+    };
+    let mut candidates = dpas.for_target(&target);
+    candidates.retain(|d| d.mode != super::crd::ApplyPolicyMode::Preview);
+    match candidates.len() {
+        0 | 1 => Ok(candidates.pop()),
+        _ => {
+            let ids: Vec<String> = candidates.iter().map(|d| d.id()).collect();
+            Err(format!(
+                "pod {} of {target}: several autoscalers target it ({}), not patching",
+                pod.display_name(),
+                ids.join(", ")
+            ))
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! The parts of a pod the webhook reads, and the JSON patch operations it answers with.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer};
+use serde_json::{Value, json};
+
+use crate::workload::crd::{ContainerResources, UpdateStrategy, VerticalTarget};
+use crate::workload::dpa_store::DpaEntry;
+use crate::workload::{AUTOSCALER_ID_ANNOTATION, REC_ID_ANNOTATION};
+
+/// A pod as the webhook decodes it: names, owners, annotations and container resources only.
+#[derive(Deserialize, Debug, Default)]
+pub struct PodView {
+    #[serde(default)]
+    pub metadata: MetaView,
+    #[serde(default)]
+    pub spec: SpecView,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct MetaView {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub generate_name: Option<String>,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub annotations: Option<BTreeMap<String, String>>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub owner_references: Vec<OwnerView>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct OwnerView {
+    #[serde(default)]
+    pub api_version: String,
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub name: String,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct SpecView {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub containers: Vec<ContainerView>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub init_containers: Vec<ContainerView>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerView {
+    pub name: String,
+    #[serde(default)]
+    pub restart_policy: Option<String>,
+    #[serde(default)]
+    pub resources: Option<ResourcesView>,
+    #[serde(default)]
+    pub env: Option<Vec<EnvView>>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+pub struct ResourcesView {
+    #[serde(default)]
+    pub requests: Option<BTreeMap<String, Value>>,
+    #[serde(default)]
+    pub limits: Option<BTreeMap<String, Value>>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+pub struct EnvView {
+    pub name: String,
+}
+
+fn null_as_default<'de, D: Deserializer<'de>, T: Deserialize<'de> + Default>(d: D) -> Result<T, D::Error> {
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+impl PodView {
+    /// The name for messages (`generateName*` before the API server names it).
+    pub fn display_name(&self) -> String {
+        match (&self.metadata.name, &self.metadata.generate_name) {
+            (Some(n), _) if !n.is_empty() => n.clone(),
+            (_, Some(g)) => format!("{g}*"),
+            _ => "<unnamed>".into(),
+        }
+    }
+}
+
+/// The JSON patch operations that give `pod` the DPA's annotations and recommendation.
+pub fn operations(pod: &PodView, dpa: &DpaEntry) -> Vec<Value> {
+    let mut ops = Vec::new();
+    let annotations = pod.metadata.annotations.as_ref();
+    if annotations.is_none() {
+        ops.push(json!({"op": "add", "path": "/metadata/annotations", "value": {}}));
+    }
+    let mut annotate = |key: &str, value: &str| {
+        if annotations.and_then(|a| a.get(key)).map(String::as_str) != Some(value) {
+            let path = format!("/metadata/annotations/{}", escape(key));
+            ops.push(json!({"op": "add", "path": path, "value": value}));
+        }
+    };
+    annotate(AUTOSCALER_ID_ANNOTATION, &dpa.id());
+    let Some(vertical) = applicable_vertical(dpa) else {
+        return ops;
+    };
+    annotate(REC_ID_ANNOTATION, &vertical.version);
+    let sidecars =
+        pod.spec.init_containers.iter().enumerate().filter(|(_, c)| c.restart_policy.as_deref() == Some("Always"));
+    let regular = pod.spec.containers.iter().enumerate().map(|(i, c)| (format!("/spec/containers/{i}"), c));
+    let sidecars = sidecars.map(|(i, c)| (format!("/spec/initContainers/{i}"), c));
+    for (path, container) in regular.chain(sidecars) {
+        if let Some(reco) = vertical.desired_resources.iter().find(|r| r.name == container.name) {
+            container_operations(&path, container, reco, &mut ops);
+        }
+    }
+    ops
+}
+
+/// The vertical recommendation the webhook applies: present, identified, and not disabled.
+fn applicable_vertical(dpa: &DpaEntry) -> Option<&VerticalTarget> {
+    let vertical = dpa.vertical.as_ref()?;
+    let usable = !vertical.version.is_empty() && !vertical.desired_resources.is_empty();
+    (usable && dpa.update_strategy != Some(UpdateStrategy::Disabled)).then_some(vertical)
+}
+
+fn container_operations(path: &str, container: &ContainerView, reco: &ContainerResources, ops: &mut Vec<Value>) {
+    let current = container.resources.as_ref();
+    if current.is_none() {
+        ops.push(json!({"op": "add", "path": format!("{path}/resources"), "value": {}}));
+    }
+    let lists = [
+        ("requests", reco.requests.as_ref(), current.and_then(|r| r.requests.as_ref())),
+        ("limits", reco.limits.as_ref(), current.and_then(|r| r.limits.as_ref())),
+    ];
+    for (field, wanted, have) in lists {
+        let Some(wanted) = wanted.filter(|w| !w.is_empty()) else { continue };
+        if have.is_none() {
+            ops.push(json!({"op": "add", "path": format!("{path}/resources/{field}"), "value": {}}));
+        }
+        for (resource, quantity) in wanted {
+            if have.and_then(|h| h.get(resource)).and_then(Value::as_str) != Some(quantity.0.as_str()) {
+                let at = format!("{path}/resources/{field}/{}", escape(resource));
+                ops.push(json!({"op": "add", "path": at, "value": quantity.0}));
+            }
+        }
+    }
+    if let Some(limit) = reco.runtime.as_ref().and_then(|r| r.gomemlimit.as_deref()) {
+        ops.push(gomemlimit(path, container, limit));
+    }
+}
+
+/// Sets `GOMEMLIMIT`, replacing the container's own value if it has one.
+fn gomemlimit(path: &str, container: &ContainerView, limit: &str) -> Value {
+    let var = json!({"name": "GOMEMLIMIT", "value": limit});
+    match &container.env {
+        None => json!({"op": "add", "path": format!("{path}/env"), "value": [var]}),
+        Some(env) => match env.iter().position(|e| e.name == "GOMEMLIMIT") {
+            Some(i) => json!({"op": "replace", "path": format!("{path}/env/{i}"), "value": var}),
+            None => json!({"op": "add", "path": format!("{path}/env/-"), "value": var}),
+        },
+    }
+}
+
+/// A JSON pointer token (RFC 6901).
+fn escape(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}

@@ -1,0 +1,156 @@
+//! The webhook driven directly: closed gate, patches per §10.10, and bad input.
+
+use std::sync::Arc;
+
+use base64::Engine;
+use serde_json::{Value, json};
+
+use super::*;
+use crate::workload::crd::DatadogPodAutoscaler;
+
+fn state(dpas: &[Value]) -> WebhookState {
+    let store = Arc::new(DpaStore::default());
+    for d in dpas {
+        let dpa: DatadogPodAutoscaler = serde_json::from_value(d.clone()).unwrap();
+        store.upsert(DpaEntry::from_object(&dpa).unwrap());
+    }
+    WebhookState { gate: Arc::new(AutoscalingGate::default()), dpas: store }
+}
+
+fn dpa(name: &str, target: &str, extra_spec: Value, vertical: Option<Value>) -> Value {
+    let mut spec =
+        json!({"owner": "Local", "targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": target}});
+    for (k, v) in extra_spec.as_object().cloned().unwrap_or_default() {
+        spec[k] = v;
+    }
+    let mut obj = json!({"apiVersion": "datadoghq.com/v1alpha2", "kind": "DatadogPodAutoscaler",
+        "metadata": {"name": name, "namespace": "prod"}, "spec": spec});
+    if let Some(v) = vertical {
+        obj["status"] = json!({"vertical": {"target": v}});
+    }
+    obj
+}
+
+fn vertical() -> Value {
+    json!({"source": "Autoscaling", "version": "8d4b1f0c", "podCPURequest": "250m", "podMemoryRequest": "512Mi",
+        "desiredResources": [
+            {"name": "app", "requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"memory": "1Gi"}},
+            {"name": "proxy", "requests": {"cpu": "50m"}, "runtime": {"gomemlimit": "400MiB"}}]})
+}
+
+fn pod(owner_rs: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"generateName": format!("{owner_rs}-"), "labels": {"app": "web", "pod-template-hash": "7c9d5b6f4"},
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": owner_rs, "uid": "u1", "controller": true}]},
+        "spec": {
+            "containers": [
+                {"name": "app", "image": "app:1", "resources": {"requests": {"cpu": "100m"}}},
+                {"name": "other", "image": "o:1"}],
+            "initContainers": [
+                {"name": "proxy", "image": "p:1", "restartPolicy": "Always", "env": [{"name": "GOMEMLIMIT", "value": "1GiB"}]},
+                {"name": "migrate", "image": "m:1"}]}})
+}
+
+fn review_of(object: Value) -> Vec<u8> {
+    let r = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "request": {"uid": "705ab4f5-6393-11e8-b7cc-42010a800002", "namespace": "prod", "operation": "CREATE",
+            "kind": {"group": "", "version": "v1", "kind": "Pod"}, "object": object}});
+    serde_json::to_vec(&r).unwrap()
+}
+
+fn answer(state: &WebhookState, body: &[u8]) -> Value {
+    let out: Value = serde_json::from_slice(&review(body, state)).unwrap();
+    assert_eq!(out["apiVersion"], "admission.k8s.io/v1");
+    assert_eq!(out["kind"], "AdmissionReview");
+    out["response"].clone()
+}
+
+fn patch_of(response: &Value) -> Value {
+    assert_eq!(response["patchType"], "JSONPatch", "{response}");
+    let raw = base64::engine::general_purpose::STANDARD.decode(response["patch"].as_str().unwrap()).unwrap();
+    serde_json::from_slice(&raw).unwrap()
+}
+
+/// Applies the webhook's patch to the pod, as kube-apiserver does.
+fn patched(pod: &Value, response: &Value) -> Value {
+    let ops: json_patch::Patch = serde_json::from_value(patch_of(response)).unwrap();
+    let mut out = pod.clone();
+    json_patch::patch(&mut out, &ops).unwrap();
+    out
+}
+
+#[test]
+fn closed_gate_allows_without_patch_even_for_garbage() {
+    let s = state(&[dpa("web", "web", json!({}), Some(vertical()))]);
+    for object in [pod("web-7c9d5b6f4"), json!("not a pod"), json!({"spec": {"containers": 42}})] {
+        let r = answer(&s, &review_of(object));
+        assert_eq!(r, json!({"uid": "705ab4f5-6393-11e8-b7cc-42010a800002", "allowed": true}));
+    }
+    let r = answer(&s, b"\x00 definitely not json");
+    assert_eq!(r, json!({"uid": "", "allowed": true}));
+}
+
+#[test]
+fn open_gate_patches_resources_annotations_and_gomemlimit() {
+    let s = state(&[dpa("web", "web", json!({}), Some(vertical()))]);
+    s.gate.open("test");
+    let pod = pod("web-7c9d5b6f4");
+    let r = answer(&s, &review_of(pod.clone()));
+    assert_eq!(r["allowed"], true);
+    let out = patched(&pod, &r);
+    let annotations = &out["metadata"]["annotations"];
+    assert_eq!(annotations["autoscaling.datadoghq.com/autoscaler-id"], "prod/web");
+    assert_eq!(annotations["autoscaling.datadoghq.com/rec-id"], "8d4b1f0c");
+    assert_eq!(
+        out["spec"]["containers"][0]["resources"],
+        json!({"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"memory": "1Gi"}})
+    );
+    assert_eq!(out["spec"]["containers"][1], pod["spec"]["containers"][1], "no recommendation for `other`");
+    let proxy = &out["spec"]["initContainers"][0];
+    assert_eq!(proxy["resources"], json!({"requests": {"cpu": "50m"}}));
+    assert_eq!(proxy["env"], json!([{"name": "GOMEMLIMIT", "value": "400MiB"}]));
+    assert_eq!(out["spec"]["initContainers"][1], pod["spec"]["initContainers"][1], "not a sidecar");
+}
+
+#[test]
+fn without_vertical_values_or_with_updates_disabled_only_the_autoscaler_id_is_set() {
+    let disabled = json!({"applyPolicy": {"update": {"strategy": "Disabled"}}});
+    for d in [dpa("web", "web", json!({}), None), dpa("web", "web", disabled, Some(vertical()))] {
+        let s = state(&[d]);
+        s.gate.open("test");
+        let pod = pod("web-7c9d5b6f4");
+        let out = patched(&pod, &answer(&s, &review_of(pod.clone())));
+        assert_eq!(out["metadata"]["annotations"], json!({"autoscaling.datadoghq.com/autoscaler-id": "prod/web"}));
+        assert_eq!(out["spec"], pod["spec"]);
+    }
+}
+
+#[test]
+fn pods_of_other_workloads_preview_dpas_and_ownerless_pods_are_untouched() {
+    let preview = json!({"applyPolicy": {"mode": "Preview"}});
+    let s = state(&[dpa("web", "web", json!({}), Some(vertical())), dpa("api", "api", preview, Some(vertical()))]);
+    s.gate.open("test");
+    let mut ownerless = pod("web-7c9d5b6f4");
+    ownerless["metadata"].as_object_mut().unwrap().remove("ownerReferences");
+    for object in [pod("api-7c9d5b6f4"), pod("web-manual"), pod("worker-7c9d5b6f4"), ownerless] {
+        let r = answer(&s, &review_of(object));
+        assert_eq!(r, json!({"uid": "705ab4f5-6393-11e8-b7cc-42010a800002", "allowed": true}));
+    }
+}
+
+#[test]
+fn bad_input_is_allowed_with_a_message_naming_the_problem() {
+    let s = state(&[dpa("web", "web", json!({}), Some(vertical())), dpa("web-2", "web", json!({}), None)]);
+    s.gate.open("test");
+    let r = answer(&s, &review_of(pod("web-7c9d5b6f4")));
+    assert_eq!(r["allowed"], true);
+    assert!(r.get("patch").is_none());
+    assert_eq!(
+        r["status"]["message"],
+        "pod web-7c9d5b6f4-* of Deployment prod/web (apps/v1): several autoscalers target it (prod/web, prod/web-2), not patching"
+    );
+    let r = answer(&s, &review_of(json!({"spec": {"containers": 42}})));
+    assert_eq!(r["allowed"], true);
+    let message = r["status"]["message"].as_str().unwrap();
+    assert!(message.starts_with("AdmissionReview with an unreadable pod: invalid type: integer `42`"), "{message}");
+}

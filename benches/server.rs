@@ -85,7 +85,23 @@ struct StartRun {
     polls: usize,
 }
 
+async fn install_datadogmetric_crd(dc: &DevCluster) -> anyhow::Result<()> {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/01-crd-datadogmetrics.yaml");
+    let crd: CustomResourceDefinition = serde_saphyr::from_str(&std::fs::read_to_string(path)?)?;
+    let crds: kube::Api<CustomResourceDefinition> = kube::Api::all(dc.client().await?);
+    crds.create(&Default::default(), &crd).await?;
+    let established = kube::runtime::wait::conditions::is_crd_established();
+    let name = "datadogmetrics.datadoghq.com";
+    tokio::time::timeout(Duration::from_secs(10), kube::runtime::wait::await_condition(crds, name, established))
+        .await??;
+    Ok(())
+}
+
 async fn process_start(dc: &DevCluster, serving: &Leaf, config: Arc<ClientConfig>) -> anyhow::Result<Vec<StartRun>> {
+    // `serve` runs the DatadogMetric provider: /readyz waits for its first list, so the CRD
+    // must be served (no DatadogMetric exists, so no Datadog call is made).
+    install_datadogmetric_crd(dc).await?;
     let dir = tempfile::tempdir()?;
     std::fs::write(dir.path().join("kubeconfig"), dc.kubeconfig_yaml())?;
     std::fs::write(dir.path().join("tls.crt"), &serving.cert_pem)?;
@@ -100,6 +116,9 @@ async fn process_start(dc: &DevCluster, serving: &Leaf, config: Arc<ClientConfig
         let t0 = Instant::now();
         let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_autoscaling-apiserver"))
             .env_clear()
+            .env("DD_API_KEY", "0123456789abcdef0123456789abcdef")
+            .env("DD_APP_KEY", "0123456789abcdef0123456789abcdef01234567")
+            .env("DD_EXTERNAL_METRICS_PROVIDER_ENDPOINT", "http://127.0.0.1:9")
             .args(["--log-level", "error", "serve", "--bind-address", "127.0.0.1"])
             .arg("--kubeconfig")
             .arg(dir.path().join("kubeconfig"))

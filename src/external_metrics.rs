@@ -4,5 +4,6 @@
 
 pub mod configmap;
 pub mod datadogmetric;
+pub mod hpa_index;
 pub mod querier;
 pub mod telemetry;

@@ -274,7 +274,8 @@ pub fn start_with_leader(
     let store = Arc::new(store);
     let synced = Arc::new(AtomicBool::new(false));
     let mut tasks = JoinSet::new();
-    let hpas = autoscalers::HpaIndex::spawn(client.clone(), &mut tasks, shutdown.clone());
+    // Deleted HPAs need no immediate action here: the watcher's next pass sees them gone.
+    let (hpas, _deleted) = autoscalers::HpaIndex::spawn(client.clone(), &mut tasks, shutdown.clone());
     let ddm = controller::Controller::new(client, store.clone(), leader.clone(), templates, synced.clone());
     tasks.spawn(ddm.run(changes, shutdown.clone()));
     let watcher = autoscalers::AutoscalerWatcher::new(config.clone(), store.clone(), leader.clone(), hpas);

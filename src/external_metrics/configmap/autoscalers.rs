@@ -4,66 +4,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
-use futures::StreamExt;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use kube::api::Api;
-use kube::runtime::reflector::{self, Store};
-use kube::runtime::{WatchStreamExt, watcher};
-use tokio::sync::{mpsc, watch};
-use tokio::task::JoinSet;
+
+pub use crate::external_metrics::hpa_index::HpaIndex;
 
 use super::entry::{Entry, HORIZONTAL, ObjectReference, is_valid_metric_name};
-
-/// The HPAs by reflector; deleted HPAs are also sent on a channel so the leader can drop their
-/// entries at once, as the DCA's delete handler does.
-#[derive(Clone)]
-pub struct HpaIndex {
-    store: Store<HorizontalPodAutoscaler>,
-    ready: Arc<AtomicBool>,
-}
-
-impl HpaIndex {
-    pub fn spawn(
-        client: kube::Client,
-        tasks: &mut JoinSet<()>,
-        mut stop: watch::Receiver<bool>,
-    ) -> (Self, mpsc::UnboundedReceiver<Arc<HorizontalPodAutoscaler>>) {
-        let (store, writer) = reflector::store();
-        let (deleted_tx, deleted) = mpsc::unbounded_channel();
-        let api: Api<HorizontalPodAutoscaler> = Api::all(client);
-        let ready = Arc::new(AtomicBool::new(false));
-        let listed = ready.clone();
-        let stream = reflector::reflector(writer, watcher(api, watcher::Config::default()).default_backoff());
-        tasks.spawn(async move {
-            tokio::pin!(stream);
-            loop {
-                tokio::select! {
-                    _ = stop.changed() => return,
-                    event = stream.next() => match event {
-                        Some(Ok(watcher::Event::InitDone)) => listed.store(true, Ordering::Release),
-                        Some(Ok(watcher::Event::Delete(hpa))) => {
-                            let _ = deleted_tx.send(Arc::new(hpa));
-                        }
-                        Some(Ok(_)) => {}
-                        Some(Err(e)) => tracing::warn!(error = %e, "HorizontalPodAutoscaler watch failed; retrying"),
-                        None => return,
-                    },
-                }
-            }
-        });
-        (HpaIndex { store, ready }, deleted)
-    }
-
-    pub fn is_ready(&self) -> bool {
-        self.ready.load(Ordering::Acquire)
-    }
-
-    pub fn list(&self) -> Vec<Arc<HorizontalPodAutoscaler>> {
-        self.store.state()
-    }
-}
 
 /// `InspectHPA`: one placeholder per External metric with a valid Datadog metric name
 /// (others are logged and skipped), labels from its selector's `matchLabels`.

@@ -6,59 +6,18 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
-use futures::StreamExt;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
-use kube::api::Api;
-use kube::runtime::reflector::{self, Store};
-use kube::runtime::{WatchStreamExt, watcher};
 use tokio::sync::watch;
-use tokio::task::JoinSet;
+
+pub use crate::external_metrics::hpa_index::HpaIndex;
 
 use super::ProviderConfig;
 use super::model::MetricState;
 use super::names::{Reference, autogen_query, hpa_reference};
 use super::store::{DatadogMetricStore, Writer};
 use crate::cluster::lease::LeaderHandle;
-
-/// The HPAs, kept by a reflector on every replica (cheap; the watcher reads it only when leading).
-#[derive(Clone)]
-pub struct HpaIndex {
-    store: Store<HorizontalPodAutoscaler>,
-    /// The first list is in the store.
-    ready: Arc<AtomicBool>,
-}
-
-impl HpaIndex {
-    pub fn spawn(client: kube::Client, tasks: &mut JoinSet<()>, mut stop: watch::Receiver<bool>) -> Self {
-        let (store, writer) = reflector::store();
-        let api: Api<HorizontalPodAutoscaler> = Api::all(client);
-        let ready = Arc::new(AtomicBool::new(false));
-        let listed = ready.clone();
-        let stream = reflector::reflector(writer, watcher(api, watcher::Config::default()).default_backoff());
-        tasks.spawn(async move {
-            tokio::pin!(stream);
-            loop {
-                tokio::select! {
-                    _ = stop.changed() => return,
-                    event = stream.next() => match event {
-                        Some(Ok(watcher::Event::InitDone)) => listed.store(true, Ordering::Release),
-                        Some(Ok(_)) => {}
-                        Some(Err(e)) => tracing::warn!(error = %e, "HorizontalPodAutoscaler watch failed; retrying"),
-                        None => return,
-                    },
-                }
-            }
-        });
-        HpaIndex { store, ready }
-    }
-
-    fn list(&self) -> Vec<Arc<HorizontalPodAutoscaler>> {
-        self.store.state()
-    }
-}
 
 /// A referenced metric: who references it, and for plain names what to autogen.
 #[derive(Debug, Default, PartialEq)]
@@ -93,7 +52,7 @@ impl AutoscalerWatcher {
             tokio::select! {
                 _ = stop.changed() => return,
                 _ = ticks.tick() => {
-                    if self.leader.is_leader_now() && self.hpas.ready.load(Ordering::Acquire) {
+                    if self.leader.is_leader_now() && self.hpas.is_ready() {
                         let mut hpas = self.hpas.list();
                         hpas.retain(|hpa| self.config.hpa_selector.matches(hpa.metadata.labels.as_ref().unwrap_or(&BTreeMap::new())));
                         let referenced = references(&self.config, &hpas);

@@ -140,8 +140,8 @@ impl Cluster {
         check_type_meta(rt, &obj)?;
         self.check_namespace_meta(rt, ns, &mut obj)?;
         check_name_matches(&obj, name)?;
-        let pre = match obj["metadata"]["resourceVersion"].as_str().filter(|s| !s.is_empty()) {
-            Some(rv) => Precondition::ResourceVersion(parse_rv(rv, rt, name)?),
+        let pre = match pinned_rv(&obj, rt, name)? {
+            Some(rv) => Precondition::ResourceVersion(rv),
             None => Precondition::None,
         };
         let exists = self.store.get(&rt.table, &key(rt, ns, name)).is_some();
@@ -576,6 +576,11 @@ fn resolve_name(obj: &mut Value) -> String {
         }
         _ => String::new(),
     }
+}
+
+/// The resourceVersion a PUT body pins (`None` when absent or empty), as a precondition.
+fn pinned_rv(obj: &Value, rt: &ResourceType, name: &str) -> ApiResult<Option<u64>> {
+    obj["metadata"]["resourceVersion"].as_str().filter(|s| !s.is_empty()).map(|rv| parse_rv(rv, rt, name)).transpose()
 }
 
 fn parse_rv(rv: &str, rt: &ResourceType, name: &str) -> ApiResult<u64> {

@@ -14,7 +14,7 @@ use super::super::super::store::Stored;
 use super::super::{Outcome, key, target};
 use super::{
     PatchKind, Precondition, WriteOptions, allow_create_on_update, applied_new, apply_patch, check_name_matches,
-    check_type_meta, parse_rv, patch_document,
+    check_type_meta, parse_rv, patch_document, pinned_rv,
 };
 use crate::devcluster::lists::ListKindsFor;
 
@@ -77,10 +77,7 @@ impl Cluster {
         check_type_meta(rt, &obj)?;
         self.check_namespace_meta(rt, ns, &mut obj)?;
         check_name_matches(&obj, name)?;
-        let pinned = match obj["metadata"]["resourceVersion"].as_str().filter(|s| !s.is_empty()) {
-            Some(rv) => Some(parse_rv(rv, rt, name)?),
-            None => None,
-        };
+        let pinned = pinned_rv(&obj, rt, name)?;
         let Some(stored) = self.store.get(&rt.table, &key(rt, ns, name)) else {
             if !allow_create_on_update(rt) {
                 return Err(ApiError::not_found(target(rt, name)));

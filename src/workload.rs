@@ -5,16 +5,23 @@
 //! Nothing here watches pods or workloads until the gate opens (the first DPA or cluster profile
 //! seen); the webhook answers "allowed, no patch" until then without decoding the pod.
 
+pub mod context;
 pub mod crd;
 pub mod dpa_store;
 pub mod gate;
+pub mod model;
 pub mod owner;
 pub mod pod_index;
 pub mod stack;
 pub mod webhook;
 
+pub use context::{Context, WorkloadSettings};
 pub use dpa_store::{DpaEntry, DpaStore, TargetKey};
 pub use gate::AutoscalingGate;
+pub use model::{
+    ConditionError, DpaKey, HorizontalValues, InternalStore, PodAutoscalerInternal, ProcessResult, Reason,
+    ScalingValues, ValueSource, VerticalValues,
+};
 pub use pod_index::{PodEntry, PodIndex};
 pub use stack::{AutoscalingStack, StackConfig};
 pub use webhook::{WebhookState, review};

@@ -257,6 +257,19 @@ impl ProcessResult {
     }
 }
 
+/// One scaling step of a reconcile (the horizontal controller, the vertical controller): the
+/// controller calls it with the DPA locked, after validation and source selection, and merges
+/// the results. Implementations record their outcome in the DPA (actions, errors, limit reasons)
+/// for the status builder; they act only when `ctx.is_leader()`.
+pub trait ScalingStep: Send + Sync {
+    fn sync<'a>(
+        &'a self,
+        ctx: &'a super::context::Context,
+        dpa: &'a mut PodAutoscalerInternal,
+        now: Timestamp,
+    ) -> futures::future::BoxFuture<'a, ProcessResult>;
+}
+
 /// The leader's internal state of one DPA (spec §10.2).
 #[derive(Clone, Debug, PartialEq)]
 pub struct PodAutoscalerInternal {

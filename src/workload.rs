@@ -9,6 +9,7 @@ pub mod context;
 pub mod crd;
 pub mod dpa_store;
 pub mod gate;
+pub mod hash;
 pub mod model;
 pub mod owner;
 pub mod pod_index;

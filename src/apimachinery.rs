@@ -3,5 +3,6 @@
 
 pub mod authorization;
 pub mod gofmt;
+pub mod quantity;
 pub mod selector;
 pub mod status;

@@ -13,6 +13,7 @@ pub mod hash;
 pub mod model;
 pub mod owner;
 pub mod pod_index;
+pub mod recommender;
 pub mod stack;
 pub mod webhook;
 

@@ -4,6 +4,7 @@
 
 mod workload {
     pub mod gate;
+    pub mod recommender;
     pub mod support;
     pub mod webhook;
 }

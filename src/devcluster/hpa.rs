@@ -14,7 +14,7 @@ mod calc;
 mod http;
 mod metrics;
 mod normalize;
-mod quantity;
+use crate::apimachinery::quantity;
 mod reconcile;
 mod render;
 mod status;

@@ -133,7 +133,7 @@ fn format_cpu(milli: f64) -> String {
 /// Memory in KiB when whole (`"131072Ki"`), else bytes.
 fn format_memory(milli: f64) -> String {
     let bytes = (milli / 1000.0).round().max(0.0) as u64;
-    if bytes % 1024 == 0 { format!("{}Ki", bytes / 1024) } else { bytes.to_string() }
+    if bytes.is_multiple_of(1024) { format!("{}Ki", bytes / 1024) } else { bytes.to_string() }
 }
 
 #[cfg(test)]

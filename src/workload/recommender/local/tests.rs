@@ -88,7 +88,10 @@ impl UsagePoints for Usage {
     }
 }
 
-fn usage(entries: &[(&str, &str, &[(i64, f64)])]) -> Usage {
+/// `(pod, "container/resource", [(age in seconds, value)])`.
+type UsageEntry<'a> = (&'a str, &'a str, &'a [(i64, f64)]);
+
+fn usage(entries: &[UsageEntry]) -> Usage {
     let map = entries
         .iter()
         .map(|(pod, c, points)| {

@@ -12,14 +12,22 @@ use kube::runtime::watcher::{self, Event};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use super::context::WorkloadSettings;
 use super::crd::{DatadogPodAutoscaler, GROUP};
 use super::dpa_store::{DpaEntry, DpaStore};
 use super::gate::AutoscalingGate;
 use super::pod_index::{self, PodIndex};
 use super::webhook::WebhookState;
+use crate::cluster::LeaderHandle;
 
+/// What the stack is started with (`serve`/`dev` build it from the settings).
 #[derive(Clone, Debug, Default)]
-pub struct StackConfig {}
+pub struct StackConfig {
+    /// `autoscaling.workload.*` settings and this process's identity.
+    pub settings: WorkloadSettings,
+    /// Leader election: leader-only writes check it at write time; `None`: this process writes.
+    pub leader: Option<LeaderHandle>,
+}
 
 /// The running stack; `shutdown` stops every task.
 pub struct AutoscalingStack {

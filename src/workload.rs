@@ -1,11 +1,12 @@
 //! Workload autoscaling (spec §10): the DatadogPodAutoscaler and cluster-profile CRD types, the
 //! lazy start gate, the in-memory DPA store, the pod index that watches only the pods of DPA
-//! targets, and the `/autoscaling` pod admission webhook.
+//! targets, the `/autoscaling` pod admission webhook and the DPA controller.
 //!
 //! Nothing here watches pods or workloads until the gate opens (the first DPA or cluster profile
 //! seen); the webhook answers "allowed, no patch" until then without decoding the pod.
 
 pub mod context;
+pub mod controller;
 pub mod crd;
 pub mod dpa_store;
 pub mod gate;
@@ -25,7 +26,7 @@ pub use model::{
     ScalingValues, ValueSource, VerticalValues,
 };
 pub use pod_index::{PodEntry, PodIndex};
-pub use stack::{AutoscalingStack, StackConfig};
+pub use stack::{AutoscalingStack, ScalingSteps, StackConfig};
 pub use webhook::{WebhookState, review};
 
 /// Annotation naming the DPA (`<ns>/<name>`) whose recommendations a pod received.

@@ -1,9 +1,11 @@
 //! Workload autoscaling against devcluster: the lazy start gate and the pod index (no pod watch
 //! before the first DPA, only the target's pods after), and the `/autoscaling` webhook registered
 //! in devcluster patching the pods of a DPA target end to end; the stack as `serve` wires it
-//! (disabled, enabled, the shipped webhook configuration, failing open).
+//! (disabled, enabled, the shipped webhook configuration, failing open); the DPA controller (Remote
+//! DPAs, validation, the limit, leader change, Preview and pause).
 
 mod workload {
+    pub mod controller;
     pub mod gate;
     pub mod recommender;
     pub mod serve;

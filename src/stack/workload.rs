@@ -51,7 +51,8 @@ pub fn start(settings: &Settings, client: &kube::Client, leader: &LeaderHandle) 
     if !settings.autoscaling_workload_enabled() {
         return None;
     }
-    let config = StackConfig { settings: workload_settings(settings), leader: Some(leader.clone()) };
+    let config =
+        StackConfig { settings: workload_settings(settings), leader: Some(leader.clone()), ..Default::default() };
     Some(AutoscalingStack::start(client.clone(), config))
 }
 

@@ -11,16 +11,19 @@ pub mod crd;
 pub mod dpa_store;
 pub mod gate;
 pub mod hash;
+pub mod horizontal;
 pub mod model;
 pub mod owner;
 pub mod pod_index;
 pub mod recommender;
+pub mod scale;
 pub mod stack;
 pub mod webhook;
 
 pub use context::{Context, WorkloadSettings};
 pub use dpa_store::{DpaEntry, DpaStore, TargetKey};
 pub use gate::AutoscalingGate;
+pub use horizontal::HorizontalController;
 pub use model::{
     ConditionError, DpaKey, HorizontalValues, InternalStore, PodAutoscalerInternal, ProcessResult, Reason,
     ScalingValues, ValueSource, VerticalValues,

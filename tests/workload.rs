@@ -2,11 +2,13 @@
 //! before the first DPA, only the target's pods after), and the `/autoscaling` webhook registered
 //! in devcluster patching the pods of a DPA target end to end; the stack as `serve` wires it
 //! (disabled, enabled, the shipped webhook configuration, failing open); the DPA controller (Remote
-//! DPAs, validation, the limit, leader change, Preview and pause).
+//! DPAs, validation, the limit, leader change, Preview and pause); the horizontal controller
+//! scaling targets through their scale subresource.
 
 mod workload {
     pub mod controller;
     pub mod gate;
+    pub mod horizontal;
     pub mod recommender;
     pub mod serve;
     pub mod support;

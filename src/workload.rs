@@ -1,6 +1,6 @@
 //! Workload autoscaling (spec §10): the DatadogPodAutoscaler and cluster-profile CRD types, the
 //! lazy start gate, the in-memory DPA store, the pod index that watches only the pods of DPA
-//! targets, and the `/autoscaling` pod admission webhook.
+//! targets, the vertical controller, and the `/autoscaling` pod admission webhook.
 //!
 //! Nothing here watches pods or workloads until the gate opens (the first DPA or cluster profile
 //! seen); the webhook answers "allowed, no patch" until then without decoding the pod.
@@ -14,6 +14,7 @@ pub mod model;
 pub mod owner;
 pub mod pod_index;
 pub mod stack;
+pub mod vertical;
 pub mod webhook;
 
 pub use context::{Context, WorkloadSettings};
@@ -25,6 +26,7 @@ pub use model::{
 };
 pub use pod_index::{PodEntry, PodIndex};
 pub use stack::{AutoscalingStack, StackConfig};
+pub use vertical::VerticalController;
 pub use webhook::{WebhookState, review};
 
 /// Annotation naming the DPA (`<ns>/<name>`) whose recommendations a pod received.

@@ -6,7 +6,7 @@
 //!
 //! Layout: `calc` (replica calculator), `normalize` (stabilization windows and rate policies),
 //! `metrics` (one metric → proposal or failure), `reconcile` (one HPA), `status` (conditions),
-//! `render` (Go renderings of selectors and client errors), `quantity`, `api` (the cluster seam)
+//! `render` (Go renderings of selectors and client errors), `api` (the cluster seam)
 //! and `http` (that seam over devcluster's own HTTPS API).
 
 mod api;
@@ -14,7 +14,6 @@ mod calc;
 mod http;
 mod metrics;
 mod normalize;
-mod quantity;
 mod reconcile;
 mod render;
 mod status;
@@ -26,6 +25,7 @@ use tokio::sync::watch;
 use tokio::time::MissedTickBehavior;
 
 use super::Cluster;
+use crate::apimachinery::quantity;
 pub use http::{SA_NAME, SA_NAMESPACE};
 pub use metrics::USAGE_ANNOTATION_PREFIX;
 use normalize::HpaMemory;

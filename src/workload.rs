@@ -1,6 +1,7 @@
 //! Workload autoscaling (spec §10): the DatadogPodAutoscaler and cluster-profile CRD types, the
 //! lazy start gate, the in-memory DPA store, the pod index that watches only the pods of DPA
-//! targets, the `/autoscaling` pod admission webhook and the DPA controller.
+//! targets, the `/autoscaling` pod admission webhook, the DPA controller with its horizontal and
+//! vertical steps, and the recommendation sources.
 //!
 //! Nothing here watches pods or workloads until the gate opens (the first DPA or cluster profile
 //! seen); the webhook answers "allowed, no patch" until then without decoding the pod.
@@ -18,6 +19,7 @@ pub mod pod_index;
 pub mod recommender;
 pub mod scale;
 pub mod stack;
+pub mod vertical;
 pub mod webhook;
 
 pub use context::{Context, WorkloadSettings};
@@ -30,6 +32,7 @@ pub use model::{
 };
 pub use pod_index::{PodEntry, PodIndex};
 pub use stack::{AutoscalingStack, ScalingSteps, StackConfig};
+pub use vertical::VerticalController;
 pub use webhook::{WebhookState, review};
 
 /// Annotation naming the DPA (`<ns>/<name>`) whose recommendations a pod received.

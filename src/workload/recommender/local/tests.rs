@@ -112,12 +112,15 @@ fn pod(containers: &[(&str, &str, &str)]) -> PodEntry {
                 name: (*name).into(),
                 cpu_request: Some((*cpu).into()),
                 memory_request: Some((*mem).into()),
-                cpu_limit: None,
-                memory_limit: None,
+                ..Default::default()
             })
             .collect(),
         phase: PodPhase::Running,
         ready: true,
+        terminating: false,
+        resize: Default::default(),
+        revision: 0,
+        resize_since: 0,
     }
 }
 

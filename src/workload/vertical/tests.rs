@@ -1,0 +1,1 @@
+//! Unit tests of the vertical controller's pure parts.

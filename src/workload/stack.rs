@@ -88,6 +88,16 @@ impl AutoscalingStack {
         Arc::new(WebhookState { gate: self.gate.clone(), dpas: self.dpas.clone() })
     }
 
+    /// Runs `task` with the stack's other loops (stopped and awaited by `shutdown`).
+    pub fn spawn(&mut self, task: impl std::future::Future<Output = ()> + Send + 'static) {
+        self.tasks.spawn(task);
+    }
+
+    /// Turns true when the stack is shutting down: what tasks given to `spawn` stop on.
+    pub fn stop_signal(&self) -> watch::Receiver<bool> {
+        self.stop.subscribe()
+    }
+
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
         while self.tasks.join_next().await.is_some() {}

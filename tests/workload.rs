@@ -3,7 +3,8 @@
 //! in devcluster patching the pods of a DPA target end to end; the stack as `serve` wires it
 //! (disabled, enabled, the shipped webhook configuration, failing open); the DPA controller (Remote
 //! DPAs, validation, the limit, leader change, Preview and pause); the horizontal controller
-//! scaling targets through their scale subresource.
+//! scaling targets through their scale subresource; the vertical controller's rollout and
+//! in-place resize paths.
 
 mod workload {
     pub mod controller;
@@ -12,5 +13,6 @@ mod workload {
     pub mod recommender;
     pub mod serve;
     pub mod support;
+    pub mod vertical;
     pub mod webhook;
 }

@@ -13,6 +13,7 @@ pub mod hash;
 pub mod model;
 pub mod owner;
 pub mod pod_index;
+pub mod profile;
 pub mod stack;
 pub mod webhook;
 

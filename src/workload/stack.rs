@@ -1,6 +1,7 @@
 //! Wiring of the autoscaling stack: from start, the DPA watch (into the [`DpaStore`]) and the
-//! cluster-profile watch, either of which opens the gate on its first object; after the gate, the
-//! pod index. One task per loop, all stopped by `shutdown`. Nothing here gates readiness.
+//! cluster-profile watch, either of which opens the gate on its first object (built-in profiles
+//! excepted), and the profile controller; after the gate, the pod index. One task per loop, all
+//! stopped by `shutdown`. Nothing here gates readiness.
 
 use std::sync::Arc;
 
@@ -12,14 +13,25 @@ use kube::runtime::watcher::{self, Event};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use crate::cluster::LeaderHandle;
+
+use super::context::{Context, WorkloadSettings};
 use super::crd::{DatadogPodAutoscaler, GROUP};
 use super::dpa_store::{DpaEntry, DpaStore};
 use super::gate::AutoscalingGate;
 use super::pod_index::{self, PodIndex};
+use super::profile::{HpaGuard, ProfileController, is_builtin};
 use super::webhook::WebhookState;
 
 #[derive(Clone, Debug, Default)]
-pub struct StackConfig {}
+pub struct StackConfig {
+    /// `autoscaling.workload.*` settings.
+    pub settings: WorkloadSettings,
+    /// Leadership for the leader-only writers; `None`: this process is the leader.
+    pub leader: Option<LeaderHandle>,
+    /// Create and keep the built-in cluster profiles (`serve` and `dev` do, as the DCA does).
+    pub builtin_profiles: bool,
+}
 
 /// The running stack; `shutdown` stops every task.
 pub struct AutoscalingStack {
@@ -31,7 +43,7 @@ pub struct AutoscalingStack {
 }
 
 impl AutoscalingStack {
-    pub fn start(client: kube::Client, _config: StackConfig) -> Self {
+    pub fn start(client: kube::Client, config: StackConfig) -> Self {
         let (stop, stopped) = watch::channel(false);
         let gate = Arc::new(AutoscalingGate::default());
         let dpas = Arc::new(DpaStore::default());
@@ -39,8 +51,19 @@ impl AutoscalingStack {
         let mut tasks = JoinSet::new();
         tasks.spawn(watch_dpas(client.clone(), dpas.clone(), gate.clone(), stopped.clone()));
         tasks.spawn(watch_profiles(client.clone(), gate.clone(), stopped.clone()));
-        tasks.spawn(pod_index::run(client, dpas.clone(), gate.clone(), pods.clone(), stopped));
+        tasks.spawn(pod_index::run(client.clone(), dpas.clone(), gate.clone(), pods.clone(), stopped.clone()));
+        let ctx = Arc::new(Context::new(client, pods.clone(), config.leader, config.settings));
+        let mut profiles = ProfileController::new(ctx).with_gate(gate.clone()).with_dpas(dpas.clone());
+        if !config.builtin_profiles {
+            profiles = profiles.without_builtins();
+        }
+        tasks.spawn(profiles.run(stopped));
         AutoscalingStack { gate, dpas, pods, stop, tasks }
+    }
+
+    /// The `/hpa-autoscaling` guard webhook (stateless).
+    pub fn hpa_guard(&self) -> Arc<HpaGuard> {
+        Arc::new(HpaGuard)
     }
 
     /// What the `/autoscaling` webhook reads.
@@ -93,7 +116,10 @@ async fn watch_dpas(
     }
 }
 
-/// Cluster profiles only open the gate here (profiles themselves come with the profile controller).
+/// Cluster profiles only open the gate here (the profile controller does the rest). The built-in
+/// profiles, which the leader creates at startup in every cluster, do not: they alone are no use
+/// of autoscaling, so the gate (and the pod index) stays closed until a DPA, a user's profile or
+/// a workload labelled with any profile appears.
 async fn watch_profiles(client: kube::Client, gate: Arc<AutoscalingGate>, mut stop: watch::Receiver<bool>) {
     let rt = resource("DatadogPodAutoscalerClusterProfile", "datadogpodautoscalerclusterprofiles");
     let api: Api<DynamicObject> = Api::all_with(client, &rt);
@@ -104,7 +130,9 @@ async fn watch_profiles(client: kube::Client, gate: Arc<AutoscalingGate>, mut st
             _ = stop.changed() => return,
         };
         match event {
-            Ok(Event::InitApply(obj) | Event::Apply(obj)) => {
+            Ok(Event::InitApply(obj) | Event::Apply(obj))
+                if !is_builtin(obj.metadata.name.as_deref().unwrap_or_default(), obj.metadata.labels.as_ref()) =>
+            {
                 gate.open(&format!("DatadogPodAutoscalerClusterProfile {}", key(&obj)))
             }
             Ok(_) => {}

@@ -16,6 +16,7 @@ pub mod horizontal;
 pub mod model;
 pub mod owner;
 pub mod pod_index;
+pub mod profile;
 pub mod recommender;
 pub mod scale;
 pub mod stack;

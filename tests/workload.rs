@@ -4,12 +4,14 @@
 //! (disabled, enabled, the shipped webhook configuration, failing open); the DPA controller (Remote
 //! DPAs, validation, the limit, leader change, Preview and pause); the horizontal controller
 //! scaling targets through their scale subresource; the vertical controller's rollout and
-//! in-place resize paths.
+//! in-place resize paths; cluster profiles and their managed DPAs, and the `/hpa-autoscaling` guard.
 
 mod workload {
     pub mod controller;
     pub mod gate;
     pub mod horizontal;
+    pub mod hpa_guard;
+    pub mod profile;
     pub mod recommender;
     pub mod serve;
     pub mod support;

@@ -85,6 +85,7 @@ pub fn start(settings: &Settings, client: &kube::Client, leader: &LeaderHandle) 
         leader: Some(leader.clone()),
         steps: Some(steps),
         store: Some(store.clone()),
+        builtin_profiles: true,
     };
     let feed_config = FeedConfig::from_settings(settings).map_err(|e| anyhow::anyhow!("{e}"))?;
     let external_config = ExternalRecommenderConfig::from_settings(settings);
@@ -125,9 +126,10 @@ pub fn webhooks(workload: Option<&Workload>) -> Webhooks {
         Some(w) => w.stack.webhook(),
         None => Arc::new(AllowUnchanged),
     };
-    // MERGE: the HPA guard (issue #6 item 6, another branch) replaces AllowUnchanged here when
-    // the stack runs; until then an HPA update is admitted as is, which is what failing open did.
-    let hpas: Arc<dyn AdmissionWebhook> = Arc::new(AllowUnchanged);
+    let hpas: Arc<dyn AdmissionWebhook> = match workload {
+        Some(w) => w.stack.hpa_guard(),
+        None => Arc::new(AllowUnchanged),
+    };
     Webhooks::default().with(POD_WEBHOOK_PATH, pods).with(HPA_WEBHOOK_PATH, hpas)
 }
 

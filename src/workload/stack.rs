@@ -1,7 +1,8 @@
 //! Wiring of the autoscaling stack: from start, the DPA watch (into the [`DpaStore`]) and the
-//! cluster-profile watch, either of which opens the gate on its first object; after the gate, the
-//! pod index; and, when the config carries the scaling steps, the DPA controller over the
-//! [`InternalStore`]. One task per loop, all stopped by `shutdown`. Nothing here gates readiness.
+//! cluster-profile watch, either of which opens the gate on its first object (built-in profiles
+//! excepted), and the profile controller; after the gate, the pod index; and, when the config
+//! carries the scaling steps, the DPA controller over the [`InternalStore`]. One task per loop, all
+//! stopped by `shutdown`. Nothing here gates readiness.
 
 use std::sync::Arc;
 
@@ -20,6 +21,7 @@ use super::dpa_store::{DpaEntry, DpaStore};
 use super::gate::AutoscalingGate;
 use super::model::{InternalStore, ScalingStep};
 use super::pod_index::{self, PodIndex};
+use super::profile::{HpaGuard, ProfileController, is_builtin};
 use super::webhook::WebhookState;
 use crate::cluster::LeaderHandle;
 
@@ -34,6 +36,8 @@ pub struct StackConfig {
     /// The internal store to share (with the Remote-Config feed, the recommenders); a new one
     /// when `None`.
     pub store: Option<Arc<InternalStore>>,
+    /// Create and keep the built-in cluster profiles (`serve` and `dev` do, as the DCA does).
+    pub builtin_profiles: bool,
 }
 
 /// The scaling steps the controller calls after validation and source selection.
@@ -49,6 +53,7 @@ impl std::fmt::Debug for StackConfig {
             .field("settings", &self.settings)
             .field("leader", &self.leader)
             .field("controller", &self.steps.is_some())
+            .field("builtin_profiles", &self.builtin_profiles)
             .finish()
     }
 }
@@ -73,14 +78,26 @@ impl AutoscalingStack {
         let store = config.store.unwrap_or_default();
         let mut tasks = JoinSet::new();
         if let Some(steps) = config.steps {
-            let ctx = Arc::new(Context::new(client.clone(), pods.clone(), config.leader, config.settings));
+            let ctx =
+                Arc::new(Context::new(client.clone(), pods.clone(), config.leader.clone(), config.settings.clone()));
             let controller = Controller::new(ctx, store.clone(), steps.horizontal, steps.vertical);
             tasks.spawn(controller.run(stopped.clone()));
         }
         tasks.spawn(watch_dpas(client.clone(), dpas.clone(), gate.clone(), stopped.clone()));
         tasks.spawn(watch_profiles(client.clone(), gate.clone(), stopped.clone()));
-        tasks.spawn(pod_index::run(client, dpas.clone(), gate.clone(), pods.clone(), stopped));
+        tasks.spawn(pod_index::run(client.clone(), dpas.clone(), gate.clone(), pods.clone(), stopped.clone()));
+        let ctx = Arc::new(Context::new(client, pods.clone(), config.leader, config.settings));
+        let mut profiles = ProfileController::new(ctx).with_gate(gate.clone()).with_dpas(dpas.clone());
+        if !config.builtin_profiles {
+            profiles = profiles.without_builtins();
+        }
+        tasks.spawn(profiles.run(stopped));
         AutoscalingStack { gate, dpas, pods, store, stop, tasks }
+    }
+
+    /// The `/hpa-autoscaling` guard webhook (stateless).
+    pub fn hpa_guard(&self) -> Arc<HpaGuard> {
+        Arc::new(HpaGuard)
     }
 
     /// What the `/autoscaling` webhook reads.
@@ -143,7 +160,10 @@ async fn watch_dpas(
     }
 }
 
-/// Cluster profiles only open the gate here (profiles themselves come with the profile controller).
+/// Cluster profiles only open the gate here (the profile controller does the rest). The built-in
+/// profiles, which the leader creates at startup in every cluster, do not: they alone are no use
+/// of autoscaling, so the gate (and the pod index) stays closed until a DPA, a user's profile or
+/// a workload labelled with any profile appears.
 async fn watch_profiles(client: kube::Client, gate: Arc<AutoscalingGate>, mut stop: watch::Receiver<bool>) {
     let rt = resource("DatadogPodAutoscalerClusterProfile", "datadogpodautoscalerclusterprofiles");
     let api: Api<DynamicObject> = Api::all_with(client, &rt);
@@ -154,7 +174,9 @@ async fn watch_profiles(client: kube::Client, gate: Arc<AutoscalingGate>, mut st
             _ = stop.changed() => return,
         };
         match event {
-            Ok(Event::InitApply(obj) | Event::Apply(obj)) => {
+            Ok(Event::InitApply(obj) | Event::Apply(obj))
+                if !is_builtin(obj.metadata.name.as_deref().unwrap_or_default(), obj.metadata.labels.as_ref()) =>
+            {
                 gate.open(&format!("DatadogPodAutoscalerClusterProfile {}", key(&obj)))
             }
             Ok(_) => {}

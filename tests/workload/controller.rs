@@ -106,7 +106,8 @@ fn start(client: &kube::Client, settings: WorkloadSettings) -> Running {
     let horizontal = Arc::new(RecordingStep::default());
     let store = Arc::new(InternalStore::default());
     let steps = ScalingSteps { horizontal: horizontal.clone(), vertical: Arc::new(CountingStep::default()) };
-    let config = StackConfig { settings, leader: None, steps: Some(steps), store: Some(store.clone()) };
+    let config =
+        StackConfig { settings, leader: None, steps: Some(steps), store: Some(store.clone()), builtin_profiles: false };
     Running { stack: AutoscalingStack::start(client.clone(), config), horizontal, store }
 }
 

@@ -21,7 +21,6 @@ use crate::external_metrics::telemetry::ProviderTelemetry;
 use crate::external_metrics::{configmap, datadogmetric};
 use crate::server::{Extras, MetricsProvider, RunningServer, ServeConfig};
 use crate::status::{ActiveProvider, StatusSourceParts};
-use crate::workload::AutoscalingStack;
 
 /// How long shutdown waits for the provider's loops (and the lock release).
 const PROVIDER_STOP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -33,7 +32,7 @@ pub struct Stack {
     pub leader: LeaderHandle,
     pub datadog: DatadogClient,
     /// The workload autoscaling stack (`autoscaling.workload.enabled`).
-    pub workload: Option<AutoscalingStack>,
+    pub workload: Option<workload::Workload>,
     stop: watch::Sender<bool>,
     provider_task: JoinHandle<()>,
     election_task: JoinHandle<()>,
@@ -78,7 +77,7 @@ impl Stack {
                 let p = running.provider.clone();
                 (ActiveProvider::ConfigMap(p.clone()), p, running.leader, running.task, None)
             };
-        let autoscaling = workload::start(settings, &client, &leader);
+        let autoscaling = workload::start(settings, &client, &leader)?;
         let parts = StatusSourceParts {
             provider: provider.clone(),
             leader: leader.clone(),

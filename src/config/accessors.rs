@@ -186,7 +186,7 @@ impl Settings {
         self.int(key).and_then(|port| u16::try_from(port).ok()).unwrap_or(default)
     }
 
-    fn seconds(&self, key: &str) -> Option<Duration> {
+    pub fn seconds(&self, key: &str) -> Option<Duration> {
         match self.get(key) {
             Some(Value::Duration(duration)) => Some(*duration),
             _ => None,

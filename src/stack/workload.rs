@@ -11,7 +11,14 @@ use crate::cluster::LeaderHandle;
 use crate::config::Settings;
 use crate::server::{AdmissionWebhook, AllowUnchanged, Webhooks};
 use crate::status::WorkloadParts;
-use crate::workload::{AutoscalingStack, StackConfig, WorkloadSettings};
+use crate::workload::horizontal::HorizontalController;
+use crate::workload::recommender::external::{ExternalRecommender, ExternalRecommenderConfig};
+use crate::workload::recommender::feed::{FeedConfig, RecommendationFeed};
+use crate::workload::recommender::leader_check;
+use crate::workload::recommender::local::{LocalRecommender, LocalRecommenderConfig};
+use crate::workload::{
+    AutoscalingStack, InternalStore, ScalingSteps, StackConfig, VerticalController, WorkloadSettings,
+};
 
 /// Path of the pod admission webhook (spec §10.10).
 pub const POD_WEBHOOK_PATH: &str = "/autoscaling";
@@ -46,37 +53,99 @@ pub fn check(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Starts the autoscaling stack when `autoscaling.workload.enabled` is true.
-pub fn start(settings: &Settings, client: &kube::Client, leader: &LeaderHandle) -> Option<AutoscalingStack> {
-    if !settings.autoscaling_workload_enabled() {
-        return None;
+/// The running autoscaling stack and the recommendation feed `/status` shows.
+pub struct Workload {
+    pub stack: AutoscalingStack,
+    pub feed: Option<Arc<RecommendationFeed>>,
+}
+
+impl std::ops::Deref for Workload {
+    type Target = AutoscalingStack;
+    fn deref(&self) -> &AutoscalingStack {
+        &self.stack
     }
-    let config = StackConfig { settings: workload_settings(settings), leader: Some(leader.clone()) };
-    Some(AutoscalingStack::start(client.clone(), config))
+}
+
+/// Starts the autoscaling stack when `autoscaling.workload.enabled` is true: the DPA controller
+/// with its horizontal and vertical steps, the recommendation feed (when
+/// `autoscaling.workload.recommendations.source` is set), the local fallback recommender (with
+/// `autoscaling.failover.enabled`) and the external recommender (with
+/// `autoscaling.workload.external_recommender.enabled`), all sharing one internal store.
+pub fn start(settings: &Settings, client: &kube::Client, leader: &LeaderHandle) -> anyhow::Result<Option<Workload>> {
+    if !settings.autoscaling_workload_enabled() {
+        return Ok(None);
+    }
+    let store = Arc::new(InternalStore::default());
+    let steps = ScalingSteps {
+        horizontal: Arc::new(HorizontalController::default()),
+        vertical: Arc::new(VerticalController::default()),
+    };
+    let config = StackConfig {
+        settings: workload_settings(settings),
+        leader: Some(leader.clone()),
+        steps: Some(steps),
+        store: Some(store.clone()),
+        builtin_profiles: true,
+    };
+    let feed_config = FeedConfig::from_settings(settings).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let external_config = ExternalRecommenderConfig::from_settings(settings);
+    let mut stack = AutoscalingStack::start(client.clone(), config);
+    let is_leader = leader_check(Some(leader.clone()));
+    let feed = match feed_config {
+        Some(config) => {
+            let feed = RecommendationFeed::new(config, store.clone(), is_leader.clone())
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .with_gate(stack.gate.clone());
+            let feed = Arc::new(feed);
+            stack.spawn(feed.clone().run(stack.stop_signal()));
+            Some(feed)
+        }
+        None => None,
+    };
+    if settings.flag("autoscaling.failover.enabled") {
+        let local = LocalRecommender::new(
+            client.clone(),
+            store.clone(),
+            stack.pods.clone(),
+            is_leader.clone(),
+            LocalRecommenderConfig::default(),
+        );
+        stack.spawn(Arc::new(local).run(stack.stop_signal()));
+    }
+    if let Some(config) = external_config {
+        let external = ExternalRecommender::new(store, stack.pods.clone(), is_leader, config)
+            .map_err(|e| anyhow::anyhow!("autoscaling.workload.external_recommender: {e}"))?;
+        stack.spawn(Arc::new(external).run(stack.stop_signal()));
+    }
+    Ok(Some(Workload { stack, feed }))
 }
 
 /// The webhooks the server answers: the stack's when it runs, [`AllowUnchanged`] otherwise.
-pub fn webhooks(stack: Option<&AutoscalingStack>) -> Webhooks {
-    let pods: Arc<dyn AdmissionWebhook> = match stack {
-        Some(stack) => stack.webhook(),
+pub fn webhooks(workload: Option<&Workload>) -> Webhooks {
+    let pods: Arc<dyn AdmissionWebhook> = match workload {
+        Some(w) => w.stack.webhook(),
         None => Arc::new(AllowUnchanged),
     };
-    // MERGE: the HPA guard (issue #6 item 6, another branch) replaces AllowUnchanged here when
-    // the stack runs; until then an HPA update is admitted as is, which is what failing open did.
-    let hpas: Arc<dyn AdmissionWebhook> = Arc::new(AllowUnchanged);
+    let hpas: Arc<dyn AdmissionWebhook> = match workload {
+        Some(w) => w.stack.hpa_guard(),
+        None => Arc::new(AllowUnchanged),
+    };
     Webhooks::default().with(POD_WEBHOOK_PATH, pods).with(HPA_WEBHOOK_PATH, hpas)
 }
 
 /// What `/status` reads of the running stack.
-pub fn status_parts(stack: &AutoscalingStack) -> WorkloadParts {
-    // MERGE: the recommendation feed (another branch) sets `feed` to its per-config states.
-    WorkloadParts { gate: stack.gate.clone(), dpas: stack.dpas.clone(), pods: stack.pods.clone(), feed: None }
+pub fn status_parts(workload: &Workload) -> WorkloadParts {
+    let stack = &workload.stack;
+    let feed = workload.feed.clone().map(|feed| -> crate::status::FeedStatusSource {
+        Arc::new(move || serde_json::to_value(feed.status()).unwrap_or_default())
+    });
+    WorkloadParts { gate: stack.gate.clone(), dpas: stack.dpas.clone(), pods: stack.pods.clone(), feed }
 }
 
 /// Stops the stack's loops, waiting at most [`STOP_TIMEOUT`].
-pub async fn shutdown(stack: Option<AutoscalingStack>) {
-    let Some(stack) = stack else { return };
-    if tokio::time::timeout(STOP_TIMEOUT, stack.shutdown()).await.is_err() {
+pub async fn shutdown(workload: Option<Workload>) {
+    let Some(workload) = workload else { return };
+    if tokio::time::timeout(STOP_TIMEOUT, workload.stack.shutdown()).await.is_err() {
         tracing::warn!("the workload autoscaling stack did not stop within {STOP_TIMEOUT:?}");
     }
 }

@@ -374,6 +374,63 @@ impl PodAutoscalerInternal {
     }
 }
 
+/// `autoscaling.datadoghq.com/pause: "true"`: recommendations are still computed, nothing is applied.
+pub const PAUSE_ANNOTATION: &str = "autoscaling.datadoghq.com/pause";
+/// `autoscaling.datadoghq.com/force-fallback: "true"`: use the local fallback as if Datadog's
+/// recommendations were stale.
+pub const FORCE_FALLBACK_ANNOTATION: &str = "autoscaling.datadoghq.com/force-fallback";
+/// The external recommender configuration ([`CustomRecommenderConfig`] as JSON).
+pub const CUSTOM_RECOMMENDER_ANNOTATION: &str = "autoscaling.datadoghq.com/custom-recommender";
+
+/// A boolean annotation value as Go's `strconv.ParseBool` reads it; anything else is `None`
+/// (ignored, so a typo cannot freeze autoscaling).
+pub fn parse_bool(value: &str) -> Option<bool> {
+    match value {
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Some(true),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Some(false),
+        _ => None,
+    }
+}
+
+/// What the policy lets the scaling steps do (spec §10.4, §10.7, §10.9). Steps compute and record
+/// recommendations whatever these say, and act only when [`PodAutoscalerInternal::may_act`].
+impl PodAutoscalerInternal {
+    /// The pause annotation is set to a true value.
+    pub fn is_paused(&self) -> bool {
+        self.annotation(PAUSE_ANNOTATION).and_then(parse_bool).unwrap_or(false)
+    }
+
+    /// `applyPolicy.mode` (`Apply` when unset).
+    pub fn apply_mode(&self) -> super::crd::ApplyPolicyMode {
+        self.spec.apply_policy.as_ref().and_then(|p| p.mode).unwrap_or_default()
+    }
+
+    /// `applyPolicy.mode: Preview`: recommendations are shown in status only.
+    pub fn is_preview(&self) -> bool {
+        self.apply_mode() == super::crd::ApplyPolicyMode::Preview
+    }
+
+    /// True when a step may change the target (scale, roll out, resize, evict): not paused and
+    /// not in Preview. Steps still record what they would have done.
+    pub fn may_act(&self) -> bool {
+        !self.is_paused() && !self.is_preview()
+    }
+
+    /// Horizontal scaling is on unless both `scaleUp` and `scaleDown` strategies are `Disabled`.
+    pub fn horizontal_enabled(&self) -> bool {
+        use super::crd::ScalingStrategy::Disabled;
+        let policy = self.spec.apply_policy.as_ref();
+        let disabled = |p: Option<&super::crd::ScalingPolicy>| p.and_then(|p| p.strategy) == Some(Disabled);
+        !(disabled(policy.and_then(|p| p.scale_up.as_ref())) && disabled(policy.and_then(|p| p.scale_down.as_ref())))
+    }
+
+    /// Vertical scaling is on unless `applyPolicy.update.strategy` is `Disabled`.
+    pub fn vertical_enabled(&self) -> bool {
+        let update = self.spec.apply_policy.as_ref().and_then(|p| p.update.as_ref());
+        update.and_then(|u| u.strategy) != Some(super::crd::UpdateStrategy::Disabled)
+    }
+}
+
 /// A change to the store: which DPA and who made it (observers skip their own changes).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoreChange {

@@ -79,6 +79,8 @@ fn settings_env(primary: &str, failover: &str, namespace: &str, refresh_period: 
         ("DD_EXTERNAL_METRICS_PROVIDER_REFRESH_PERIOD", format!("{}", refresh_period.as_secs_f64())),
         ("DD_LEADER_ELECTION_DEFAULT_RESOURCE", "lease".to_owned()),
         ("DD_AUTOSCALING_WORKLOAD_ENABLED", "true".to_owned()),
+        // The local fallback recommender (spec §10.11) scales the demo's `shop`.
+        ("DD_AUTOSCALING_FAILOVER_ENABLED", "true".to_owned()),
     ];
     pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
 }
@@ -100,5 +102,6 @@ mod tests {
         assert_eq!(settings.external_metrics_provider_refresh_period(), Duration::from_secs(5));
         assert_eq!(settings.resources_namespace(), "datadog");
         assert!(settings.autoscaling_workload_enabled(), "dev runs the workload autoscaling demo");
+        assert!(settings.flag("autoscaling.failover.enabled"), "with the local fallback recommender");
     }
 }

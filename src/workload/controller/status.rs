@@ -61,10 +61,8 @@ struct Conditions<'a> {
 impl Conditions<'_> {
     fn push(&mut self, type_: &str, status: Status, reason: Option<&str>, message: Option<&str>) {
         let prior = self.previous.iter().find(|c| c.type_ == type_ && c.status == status.as_str());
-        let last_transition_time = match prior.and_then(|c| c.last_transition_time.clone()) {
-            Some(t) => Some(t),
-            None => Some(self.now.clone()),
-        };
+        let last_transition_time =
+            prior.and_then(|c| c.last_transition_time.clone()).or_else(|| Some(self.now.clone()));
         let text = |s: Option<&str>| s.filter(|s| !s.is_empty()).map(str::to_string);
         self.built.push(DpaCondition {
             type_: type_.to_string(),

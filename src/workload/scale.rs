@@ -131,12 +131,16 @@ mod tests {
     #[test]
     fn api_versions_parse_to_group_and_version() {
         assert_eq!(parse_gvk("apps/v1", "Deployment"), Some(GroupVersionKind::gvk("apps", "v1", "Deployment")));
-        assert_eq!(parse_gvk("v1", "ReplicationController"), Some(GroupVersionKind::gvk("", "v1", "ReplicationController")));
+        assert_eq!(
+            parse_gvk("v1", "ReplicationController"),
+            Some(GroupVersionKind::gvk("", "v1", "ReplicationController"))
+        );
         assert_eq!(
             parse_gvk("argoproj.io/v1alpha1", "Rollout"),
             Some(GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Rollout"))
         );
-        for (api_version, kind) in [("", "Deployment"), ("apps/", "Deployment"), ("/v1", "Deployment"), ("a/b/c", "X")] {
+        for (api_version, kind) in [("", "Deployment"), ("apps/", "Deployment"), ("/v1", "Deployment"), ("a/b/c", "X")]
+        {
             assert_eq!(parse_gvk(api_version, kind), None, "{api_version:?}");
         }
         assert_eq!(parse_gvk("apps/v1", ""), None);

@@ -52,9 +52,9 @@ async fn dpa_events(admin: &kube::Client, name: &str) -> Vec<(String, String)> {
     list.items
         .into_iter()
         .filter(|e| {
-            e.regarding.as_ref().is_some_and(|r| {
-                r.kind.as_deref() == Some("DatadogPodAutoscaler") && r.name.as_deref() == Some(name)
-            })
+            e.regarding
+                .as_ref()
+                .is_some_and(|r| r.kind.as_deref() == Some("DatadogPodAutoscaler") && r.name.as_deref() == Some(name))
         })
         .map(|e| (e.reason.unwrap_or_default(), e.note.unwrap_or_default()))
         .collect()
@@ -168,7 +168,11 @@ async fn a_missing_target_is_target_not_found() {
     assert!(dpa.horizontal_last_actions.is_empty());
 
     // A kind without a scale subresource is a scale failure naming the kind.
-    let mut dpa = internal("cm", json!({"owner": "Local", "targetRef": {"apiVersion": "v1", "kind": "ConfigMap", "name": "x"}}), 5);
+    let mut dpa = internal(
+        "cm",
+        json!({"owner": "Local", "targetRef": {"apiVersion": "v1", "kind": "ConfigMap", "name": "x"}}),
+        5,
+    );
     let result = HorizontalController::default().reconcile(&ctx, &mut dpa, Timestamp::now()).await;
     assert_eq!(result, ProcessResult::Requeue);
     let error = dpa.horizontal_action_error.expect("ScaleFailed");
@@ -226,7 +230,11 @@ async fn a_refused_write_is_scale_failed_with_a_warning_event() {
     let (dc, admin) = cluster().await;
     web_with_pods(&admin, 2).await;
     // A ServiceAccount that may read the scale subresource and record events, not write scale.
-    create(&admin, json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "reader", "namespace": "default"}})).await;
+    create(
+        &admin,
+        json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "reader", "namespace": "default"}}),
+    )
+    .await;
     create(
         &admin,
         json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "reader", "namespace": "default"},

@@ -165,7 +165,13 @@ pub fn compute_scale_action(i: &ScaleInputs<'_>) -> Result<ScaleDecision, Condit
 
     // Outside the bounds: back to the closest one in one step, without stabilization or rules.
     // (The DCA skips the policy check here too; a Preview-mode DPA still never acts.)
-    let bound = if i.current < min { Some(min) } else if i.current > max { Some(max) } else { None };
+    let bound = if i.current < min {
+        Some(min)
+    } else if i.current > max {
+        Some(max)
+    } else {
+        None
+    };
     if let Some(bound) = bound {
         check_apply_mode(i.policy, i.source)?;
         return Ok(ScaleDecision {
@@ -188,12 +194,14 @@ pub fn compute_scale_action(i: &ScaleInputs<'_>) -> Result<ScaleDecision, Condit
 
     if target > max {
         target = max;
-        limited_reason =
-            Some(format!("desired replica count limited to {max} (originally {original}) due to max replicas constraint"));
+        limited_reason = Some(format!(
+            "desired replica count limited to {max} (originally {original}) due to max replicas constraint"
+        ));
     } else if target < min {
         target = min;
-        limited_reason =
-            Some(format!("desired replica count limited to {min} (originally {original}) due to min replicas constraint"));
+        limited_reason = Some(format!(
+            "desired replica count limited to {min} (originally {original}) due to min replicas constraint"
+        ));
     }
 
     let direction = ScaleDirection::of(i.current, target);
@@ -260,8 +268,9 @@ fn stabilize(i: &ScaleInputs<'_>, recommended: i32) -> (i32, Option<String>) {
     if stabilized == recommended {
         return (stabilized, None);
     }
-    let reason =
-        format!("desired replica count adjusted to {stabilized} (originally {recommended}) due to stabilization window");
+    let reason = format!(
+        "desired replica count adjusted to {stabilized} (originally {recommended}) due to stabilization window"
+    );
     (stabilized, Some(reason))
 }
 
@@ -292,7 +301,9 @@ fn check_direction_strategy(policy: Option<&ApplyPolicy>, direction: ScaleDirect
         p.and_then(|p| p.strategy).is_some_and(|s| s == ScalingStrategy::Disabled)
     };
     let message = match direction {
-        ScaleDirection::ScaleUp if disabled(policy.and_then(|p| p.scale_up.as_ref())) => "upscaling disabled by strategy",
+        ScaleDirection::ScaleUp if disabled(policy.and_then(|p| p.scale_up.as_ref())) => {
+            "upscaling disabled by strategy"
+        }
         ScaleDirection::ScaleDown if disabled(policy.and_then(|p| p.scale_down.as_ref())) => {
             "downscaling disabled by strategy"
         }

@@ -142,7 +142,8 @@ impl HorizontalController {
                 after
             }
             Err(e) => {
-                let message = format!("failed to scale target: {namespace}/{name} to {} replicas, err: {e}", decision.to);
+                let message =
+                    format!("failed to scale target: {namespace}/{name} to {} replicas, err: {e}", decision.to);
                 ctx.dpa_event(dpa, EventType::Warning, FAILED_SCALE_EVENT, message.clone()).await;
                 record_error(dpa, ConditionError::new(Reason::ScaleFailed, message));
                 ProcessResult::Requeue

@@ -52,7 +52,13 @@ pub(crate) fn before(now: Timestamp, d: Duration) -> Timestamp {
 
 /// Appends `entry` to `history` (oldest first) after dropping entries not newer than
 /// `now - retention`; with a zero retention only `entry` remains.
-fn push<T>(history: &mut Vec<T>, entry: T, retention: Duration, now: Timestamp, time: impl Fn(&T) -> Option<Timestamp>) {
+fn push<T>(
+    history: &mut Vec<T>,
+    entry: T,
+    retention: Duration,
+    now: Timestamp,
+    time: impl Fn(&T) -> Option<Timestamp>,
+) {
     if retention.is_zero() {
         history.clear();
     } else {
@@ -180,7 +186,8 @@ mod tests {
         let mut dpa = PodAutoscalerInternal::new("default", "web", spec, at(0));
         observe_active_recommendation(&mut dpa, at(0));
         assert!(dpa.horizontal_last_recommendations.is_empty());
-        dpa.active.horizontal = Some(HorizontalValues { source: ValueSource::Autoscaling, timestamp: at(10), replicas: 4 });
+        dpa.active.horizontal =
+            Some(HorizontalValues { source: ValueSource::Autoscaling, timestamp: at(10), replicas: 4 });
         observe_active_recommendation(&mut dpa, at(20));
         observe_active_recommendation(&mut dpa, at(30));
         assert_eq!(dpa.horizontal_last_recommendations.len(), 1);

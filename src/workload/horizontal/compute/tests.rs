@@ -25,7 +25,13 @@ fn rec(s: f64, replicas: i32) -> HorizontalTarget {
 }
 
 fn act(s: f64, from: i32, to: i32) -> HorizontalAction {
-    HorizontalAction { time: Time(at(s)), replicas: from, to_replicas: to, recommended_replicas: Some(to), limited_reason: None }
+    HorizontalAction {
+        time: Time(at(s)),
+        replicas: from,
+        to_replicas: to,
+        recommended_replicas: Some(to),
+        limited_reason: None,
+    }
 }
 
 /// One decision's inputs, owned.
@@ -134,7 +140,11 @@ fn unconstrained_recommendations_are_followed() {
 
 #[test]
 fn outside_bounds_jump_to_the_closest_bound_ignoring_rules_and_windows() {
-    let outside = |n| format!("current replica count is outside of min/max constraints, scaling back to closest boundary: {n} replicas");
+    let outside = |n| {
+        format!(
+            "current replica count is outside of min/max constraints, scaling back to closest boundary: {n} replicas"
+        )
+    };
     assert_eq!(S::new(10, 10).bounds(2, 8).ok(), limited(8, &outside(8), None));
     assert_eq!(S::new(6, 7).bounds(8, 10).ok(), limited(8, &outside(8), None));
     // A 1-pod rule and a long window would limit a normal decision; not this one.
@@ -156,7 +166,10 @@ fn min_and_max_clamp_the_recommendation() {
     let min = "desired replica count limited to 8 (originally 7) due to min replicas constraint";
     assert_eq!(S::new(8, 9).bounds(2, 8).ok(), limited(8, max, None));
     assert_eq!(S::new(8, 7).bounds(8, 10).ok(), limited(8, min, None));
-    assert_eq!(S::new(5, 20).bounds(2, 8).ok(), limited(8, "desired replica count limited to 8 (originally 20) due to max replicas constraint", None));
+    assert_eq!(
+        S::new(5, 20).bounds(2, 8).ok(),
+        limited(8, "desired replica count limited to 8 (originally 20) due to max replicas constraint", None)
+    );
 }
 
 #[test]
@@ -235,7 +248,8 @@ fn fallback_recommendations_only_move_in_the_allowed_direction() {
 #[test]
 fn fallback_direction_defaults_to_scale_up_when_fallback_is_set() {
     let spec = |fallback: Value| -> DatadogPodAutoscalerSpec {
-        let mut v = json!({"owner": "Local", "targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "w"}});
+        let mut v =
+            json!({"owner": "Local", "targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "w"}});
         if !fallback.is_null() {
             v["fallback"] = fallback;
         }
@@ -268,7 +282,8 @@ fn scale_up_rules_pick_the_largest_change_by_default_and_the_smallest_with_min()
 
 #[test]
 fn percent_up_rounds_up_so_a_small_target_can_always_grow() {
-    let s = S::new(3, 10).policy(json!({"scaleUp": {"rules": [{"type": "Percent", "value": 10, "periodSeconds": 60}]}}));
+    let s =
+        S::new(3, 10).policy(json!({"scaleUp": {"rules": [{"type": "Percent", "value": 10, "periodSeconds": 60}]}}));
     assert_eq!(s.ok(), limited(4, &policy_msg(4, 10), Some(61)));
 }
 
@@ -285,7 +300,9 @@ fn rules_start_from_the_count_at_the_period_start() {
     let s = S::new(14, 30).policy(pods5.clone()).act(50.0, 20, 12).act(20.0, 12, 14);
     assert_eq!(s.ok(), limited(25, &policy_msg(25, 30), Some(11)));
     // Already above what the rules allow: stay at the current count, never below it.
-    let s = S::new(10, 12).policy(json!({"scaleUp": {"rules": [{"type": "Pods", "value": 1, "periodSeconds": 60}]}})).act(10.0, 2, 10);
+    let s = S::new(10, 12)
+        .policy(json!({"scaleUp": {"rules": [{"type": "Pods", "value": 1, "periodSeconds": 60}]}}))
+        .act(10.0, 2, 10);
     assert_eq!(s.ok(), limited(10, &policy_msg(10, 12), Some(51)));
 }
 
@@ -297,10 +314,13 @@ fn scale_down_rules_mirror_scale_up() {
     let s = S::new(100, 50).policy(json!({"scaleDown": {"strategy": "Min", "rules": rules}}));
     assert_eq!(s.ok(), limited(95, &policy_msg(95, 50), Some(61)));
     // Percent down truncates: 52 × 0.8 = 41.6 → 41.
-    let s = S::new(52, 40).policy(json!({"scaleDown": {"rules": [{"type": "Percent", "value": 20, "periodSeconds": 300}]}}));
+    let s = S::new(52, 40)
+        .policy(json!({"scaleDown": {"rules": [{"type": "Percent", "value": 20, "periodSeconds": 300}]}}));
     assert_eq!(s.ok(), limited(41, &policy_msg(41, 40), Some(301)));
     // Already below what the rules allow: stay at the current count, never above it.
-    let s = S::new(10, 5).policy(json!({"scaleDown": {"rules": [{"type": "Pods", "value": 5, "periodSeconds": 60}]}})).act(20.0, 20, 10);
+    let s = S::new(10, 5)
+        .policy(json!({"scaleDown": {"rules": [{"type": "Pods", "value": 5, "periodSeconds": 60}]}}))
+        .act(20.0, 20, 10);
     assert_eq!(s.ok(), limited(10, &policy_msg(10, 5), Some(41)));
     // scaleUp rules do not apply to a scale down.
     let s = S::new(100, 50).policy(json!({"scaleUp": {"rules": rules}}));
@@ -311,9 +331,11 @@ fn scale_down_rules_mirror_scale_up() {
 fn requeue_waits_for_the_first_in_window_action_to_expire_in_whole_seconds_plus_one() {
     let two_rules = json!({"scaleUp": {"rules": [
         {"type": "Pods", "value": 5, "periodSeconds": 60}, {"type": "Pods", "value": 5, "periodSeconds": 300}]}});
-    // Period 60: the action 50 s ago leaves in 10 s; period 300: the one 250 s ago leaves in 50 s.
+    // Period 60: started at 103 (bound 108), the action 50 s ago leaves in 10 s; period 300:
+    // started at 100 (bound 105), the one 250 s ago leaves in 50 s. Max picks 108, the
+    // shortest expiry wins the requeue.
     let s = S::new(105, 120).policy(two_rules).act(250.0, 100, 103).act(50.0, 103, 105);
-    assert_eq!(s.ok(), limited(105, &policy_msg(105, 120), Some(11)));
+    assert_eq!(s.ok(), limited(108, &policy_msg(108, 120), Some(11)));
     // Sub-second remainders are dropped before adding the second: 29.6 s → 30 s.
     let pods5 = json!({"scaleUp": {"rules": [{"type": "Pods", "value": 5, "periodSeconds": 60}]}});
     let s = S::new(14, 20).policy(pods5).act(30.4, 10, 14);
@@ -326,7 +348,8 @@ fn requeue_waits_for_the_first_in_window_action_to_expire_in_whole_seconds_plus_
 #[test]
 fn preview_mode_computes_but_refuses() {
     let preview = json!({"mode": "Preview"});
-    let msg = "horizontal scaling disabled due to applyMode: Preview not allowing recommendations from source: Autoscaling";
+    let msg =
+        "horizontal scaling disabled due to applyMode: Preview not allowing recommendations from source: Autoscaling";
     let expected = ConditionError::new(Reason::PolicyRestricted, msg);
     assert_eq!(S::new(2, 5).policy(preview.clone()).err(), expected);
     assert_eq!(S::new(5, 5).policy(preview.clone()).err(), expected);

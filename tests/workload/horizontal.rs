@@ -165,7 +165,19 @@ async fn preview_mode_records_why_and_writes_nothing() {
     dpa.annotations.insert("autoscaling.datadoghq.com/force-replicas".into(), "3".into());
     HorizontalController::default().reconcile(&ctx, &mut dpa, Timestamp::now()).await;
     assert_eq!(deployment_replicas(&admin, "web").await, Some(2));
-    assert_eq!(dpa.horizontal_action_error.map(|e| e.reason), Some(Reason::PolicyRestricted));
+    assert_eq!(dpa.horizontal_action_error.as_ref().map(|e| e.reason), Some(Reason::PolicyRestricted));
+
+    // Both directions disabled: the horizontal state is cleared and the target not even read.
+    let scale_reads = log.for_resource("scale").len();
+    dpa.spec.apply_policy = Some(
+        serde_json::from_value(json!({"scaleUp": {"strategy": "Disabled"}, "scaleDown": {"strategy": "Disabled"}}))
+            .unwrap(),
+    );
+    let result = HorizontalController::default().reconcile(&ctx, &mut dpa, Timestamp::now()).await;
+    assert_eq!(result, ProcessResult::NoRequeue);
+    assert_eq!(dpa.horizontal_action_error, None);
+    assert!(dpa.horizontal_last_recommendations.is_empty());
+    assert_eq!(log.for_resource("scale").len(), scale_reads);
 }
 
 #[tokio::test]

@@ -272,7 +272,12 @@ async fn the_shipped_webhook_configuration_sends_only_owned_pods_outside_system_
         })
         .await;
     }
-    assert_eq!(webhook_calls(&stack), calls, "a pod that cannot be a target was sent to the webhook: {}", stack.server.telemetry.encode());
+    assert_eq!(
+        webhook_calls(&stack),
+        calls,
+        "a pod that cannot be a target was sent to the webhook: {}",
+        stack.server.telemetry.encode()
+    );
 
     // Sent and patched: the pods of a DPA target, which carry no special label.
     // The recommendation reaches the leader's store (as the feed would put it there); the

@@ -148,7 +148,6 @@ impl DevStack {
             "devcluster:  {cluster}\n\
              server:      https://{secure} (metrics http://{metrics}/metrics, status http://{metrics}/status)\n\
              datadog:     {primary} (primary), {failover} (failover), simulated\n\
-             \n\
              feed:        {feed} (Remote DPAs and recommendations, polled)\n\
              \n\
              The demo: datadogmetric web-rps reads 5 requests/s, 42 from the first minute for three\n\

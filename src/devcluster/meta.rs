@@ -97,25 +97,11 @@ pub fn stamp_new(obj: &mut Value, rt: &ResourceType) {
             m.remove(k);
         }
     }
-    label_namespace(obj, rt);
     if tracks_generation(rt) {
         obj["metadata"]["generation"] = json!(1);
     } else if let Some(m) = obj["metadata"].as_object_mut() {
         m.remove("generation");
     }
-}
-
-/// Namespaces always carry `kubernetes.io/metadata.name: <name>` (kube-apiserver sets it on every
-/// create and update, so namespace selectors can name namespaces).
-fn label_namespace(obj: &mut Value, rt: &ResourceType) {
-    if !(rt.group.is_empty() && rt.plural == "namespaces") {
-        return;
-    }
-    let Some(name) = obj["metadata"]["name"].as_str().map(str::to_owned) else { return };
-    if !obj["metadata"]["labels"].is_object() {
-        obj["metadata"]["labels"] = json!({});
-    }
-    obj["metadata"]["labels"]["kubernetes.io/metadata.name"] = json!(name);
 }
 
 pub fn add_finalizer(obj: &mut Value, finalizer: &str) {
@@ -157,7 +143,6 @@ pub fn carry_over(old: &Value, new: &mut Value, rt: &ResourceType, bump: bool) {
             }
         }
     }
-    label_namespace(new, rt);
     if bump && tracks_generation(rt) && spec_changed(old, new, rt) {
         let g = old["metadata"]["generation"].as_i64().unwrap_or(0);
         new["metadata"]["generation"] = json!(g + 1);

@@ -22,6 +22,31 @@ use super::selector::LabelSelector;
 use super::status::{ApiError, ApiResult};
 use crate::apimachinery::quantity::milli_value;
 
+/// `PodMetrics` as a type, for the typed decoder (`builtin::normalize`) every built-in kind has.
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, Default)]
+pub struct PodMetricsObject {
+    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<String>,
+    #[serde(default)]
+    pub containers: Vec<ContainerMetricsObject>,
+}
+
+/// One container's usage.
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, Default)]
+pub struct ContainerMetricsObject {
+    pub name: String,
+    #[serde(default)]
+    pub usage: std::collections::BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>,
+}
+
 /// The group served here.
 pub const GROUP: &str = "metrics.k8s.io";
 /// metrics-server's default `--metric-resolution`.

@@ -116,6 +116,7 @@ impl ProfileController {
             if *stop.borrow() {
                 break;
             }
+            while tasks.try_join_next().is_some() {}
             self.start_label_watches(&shared, &mut tasks, &stop);
             self.follow_namespaces(&shared, &mut followed, &mut tasks, &stop);
             self.open_gate(&shared);

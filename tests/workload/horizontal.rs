@@ -60,10 +60,25 @@ async fn dpa_events(admin: &kube::Client, name: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-async fn web_with_pods(admin: &kube::Client, replicas: usize) {
-    create(admin, deployment("web", replicas as i32)).await;
-    eventually(&format!("{replicas} web pods"), || async { pods_of(admin, "web").await.len() == replicas }).await;
+/// Deployment `web` with `replicas` pods, settled (all available, so its status no longer moves
+/// under the controller's pinned scale write), and a DPA object `web` for the events.
+async fn web_with_pods(admin: &kube::Client, replicas: i32) {
+    create(admin, deployment("web", replicas)).await;
+    web_settled_at(admin, replicas).await;
     create(admin, dpa("web", "web")).await;
+}
+
+/// Waits until `web` has exactly `replicas` pods, all available.
+async fn web_settled_at(admin: &kube::Client, replicas: i32) {
+    let api: Api<Deployment> = Api::namespaced(admin.clone(), "default");
+    eventually(&format!("{replicas} web pods available"), || async {
+        let status = api.get("web").await.ok().and_then(|d| d.status).unwrap_or_default();
+        let settled = status.replicas == Some(replicas)
+            && status.available_replicas == Some(replicas)
+            && status.ready_replicas == Some(replicas);
+        settled && pods_of(admin, "web").await.len() == replicas as usize
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -76,7 +91,7 @@ async fn a_recommendation_scales_the_deployment_through_the_scale_subresource() 
     let mut dpa = internal("web", spec_for("Deployment", "web", json!({})), 5);
 
     let result = controller.reconcile(&ctx, &mut dpa, Timestamp::now()).await;
-    assert_eq!(result, ProcessResult::NoRequeue);
+    assert_eq!(result, ProcessResult::NoRequeue, "{:?}", dpa.horizontal_action_error);
     assert_eq!(dpa.horizontal_action_error, None);
     assert_eq!(dpa.error, None);
     assert_eq!(deployment_replicas(&admin, "web").await, Some(5));
@@ -116,7 +131,7 @@ async fn max_replicas_limits_the_scale_up_and_says_why() {
     let ctx = context(admin.clone());
     let mut dpa = internal("web", spec_for("Deployment", "web", json!({"constraints": {"maxReplicas": 4}})), 5);
     let result = HorizontalController::default().reconcile(&ctx, &mut dpa, Timestamp::now()).await;
-    assert_eq!(result, ProcessResult::NoRequeue);
+    assert_eq!(result, ProcessResult::NoRequeue, "{:?}", dpa.horizontal_action_error);
     assert_eq!(deployment_replicas(&admin, "web").await, Some(4));
     let reason = "desired replica count limited to 4 (originally 5) due to max replicas constraint";
     assert_eq!(dpa.horizontal_limit_reason.as_deref(), Some(reason));
@@ -150,7 +165,19 @@ async fn preview_mode_records_why_and_writes_nothing() {
     dpa.annotations.insert("autoscaling.datadoghq.com/force-replicas".into(), "3".into());
     HorizontalController::default().reconcile(&ctx, &mut dpa, Timestamp::now()).await;
     assert_eq!(deployment_replicas(&admin, "web").await, Some(2));
-    assert_eq!(dpa.horizontal_action_error.map(|e| e.reason), Some(Reason::PolicyRestricted));
+    assert_eq!(dpa.horizontal_action_error.as_ref().map(|e| e.reason), Some(Reason::PolicyRestricted));
+
+    // Both directions disabled: the horizontal state is cleared and the target not even read.
+    let scale_reads = log.for_resource("scale").len();
+    dpa.spec.apply_policy = Some(
+        serde_json::from_value(json!({"scaleUp": {"strategy": "Disabled"}, "scaleDown": {"strategy": "Disabled"}}))
+            .unwrap(),
+    );
+    let result = HorizontalController::default().reconcile(&ctx, &mut dpa, Timestamp::now()).await;
+    assert_eq!(result, ProcessResult::NoRequeue);
+    assert_eq!(dpa.horizontal_action_error, None);
+    assert!(dpa.horizontal_last_recommendations.is_empty());
+    assert_eq!(log.for_resource("scale").len(), scale_reads);
 }
 
 #[tokio::test]
@@ -191,13 +218,16 @@ async fn a_statefulset_target_scales_too() {
                     "spec": {"containers": [{"name": "db", "image": "postgres:16"}]}}}}),
     )
     .await;
-    eventually("db-0", || async { pods_of(&admin, "db").await.len() == 1 }).await;
+    let api: Api<StatefulSet> = Api::namespaced(admin.clone(), "default");
+    eventually("db-0 ready", || async {
+        api.get("db").await.ok().and_then(|s| s.status).is_some_and(|s| s.ready_replicas == Some(1))
+    })
+    .await;
     let ctx = context(admin.clone());
     let mut dpa = internal("db", spec_for("StatefulSet", "db", json!({})), 3);
     let result = HorizontalController::default().reconcile(&ctx, &mut dpa, Timestamp::now()).await;
-    assert_eq!(result, ProcessResult::NoRequeue);
+    assert_eq!(result, ProcessResult::NoRequeue, "{:?}", dpa.horizontal_action_error);
     assert_eq!(dpa.horizontal_action_error, None);
-    let api: Api<StatefulSet> = Api::namespaced(admin.clone(), "default");
     assert_eq!(api.get("db").await.unwrap().spec.and_then(|s| s.replicas), Some(3));
     eventually("3 db pods", || async { pods_of(&admin, "db").await.len() == 3 }).await;
     eventually("the SuccessfulScale event", || async {
@@ -215,14 +245,23 @@ async fn force_replicas_pins_the_count_past_constraints() {
     let ctx = context(admin.clone());
     let mut dpa = internal("web", spec_for("Deployment", "web", json!({"constraints": {"maxReplicas": 2}})), 5);
     dpa.annotations.insert("autoscaling.datadoghq.com/force-replicas".into(), "3".into());
-    HorizontalController::default().reconcile(&ctx, &mut dpa, Timestamp::now()).await;
+    let result = HorizontalController::default().reconcile(&ctx, &mut dpa, Timestamp::now()).await;
+    assert_eq!(result, ProcessResult::NoRequeue, "{:?}", dpa.horizontal_action_error);
     assert_eq!(deployment_replicas(&admin, "web").await, Some(3));
     let reason = dpa.horizontal_limit_reason.clone().unwrap();
     assert!(reason.starts_with("replica count pinned to 3 "), "{reason}");
-    // An invalid value is ignored: back to the recommendation within constraints (max 2).
+    web_settled_at(&admin, 3).await;
+    // An invalid value is ignored: 3 is outside the constraints (max 2), back to the bound.
     dpa.annotations.insert("autoscaling.datadoghq.com/force-replicas".into(), "lots".into());
-    HorizontalController::default().reconcile(&ctx, &mut dpa, Timestamp::now()).await;
+    let result = HorizontalController::default().reconcile(&ctx, &mut dpa, Timestamp::now()).await;
+    assert_eq!(result, ProcessResult::NoRequeue, "{:?}", dpa.horizontal_action_error);
     assert_eq!(deployment_replicas(&admin, "web").await, Some(2));
+    let outside =
+        "current replica count is outside of min/max constraints, scaling back to closest boundary: 2 replicas";
+    assert_eq!(dpa.horizontal_limit_reason.as_deref(), Some(outside));
+    // Without rules, no action history is needed: only the last action is kept.
+    let last: Vec<(i32, i32)> = dpa.horizontal_last_actions.iter().map(|a| (a.replicas, a.to_replicas)).collect();
+    assert_eq!(last, vec![(3, 2)]);
 }
 
 #[tokio::test]

@@ -229,23 +229,31 @@ async fn pod_metrics_are_served_and_feed_the_local_recommender() {
     // And with kubectl, discovery included.
     let kubeconfig = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(kubeconfig.path(), dc.kubeconfig_yaml()).unwrap();
+    let path = kubeconfig.path().to_path_buf();
+    // kubectl runs off the runtime: devcluster serves it from this test's runtime.
     let kubectl = |args: &[&str]| {
-        let out = std::process::Command::new("kubectl")
-            .env("KUBECONFIG", kubeconfig.path())
-            .env("HOME", kubeconfig.path().parent().unwrap())
-            .arg("--request-timeout=20s")
-            .args(args)
-            .output()
-            .expect("kubectl runs");
-        assert!(out.status.success(), "kubectl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).unwrap()
-    };
-    let raw: Value =
-        serde_json::from_str(&kubectl(&["get", "--raw", "/apis/metrics.k8s.io/v1beta1/namespaces/default/pods"]))
+        let (path, args): (_, Vec<String>) = (path.clone(), args.iter().map(|a| a.to_string()).collect());
+        async move {
+            let out = tokio::task::spawn_blocking(move || {
+                std::process::Command::new("kubectl")
+                    .env("KUBECONFIG", &path)
+                    .env("HOME", path.parent().unwrap())
+                    .arg("--request-timeout=20s")
+                    .args(&args)
+                    .output()
+                    .expect("kubectl runs")
+            })
+            .await
             .unwrap();
+            assert!(out.status.success(), "kubectl: {}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8(out.stdout).unwrap()
+        }
+    };
+    let raw = kubectl(&["get", "--raw", "/apis/metrics.k8s.io/v1beta1/namespaces/default/pods"]).await;
+    let raw: Value = serde_json::from_str(&raw).unwrap();
     assert_eq!(raw["kind"], "PodMetricsList");
     assert_eq!(raw["items"].as_array().unwrap().len(), 2);
-    let resources = kubectl(&["api-resources", "--api-group=metrics.k8s.io", "--no-headers"]);
+    let resources = kubectl(&["api-resources", "--api-group=metrics.k8s.io", "--no-headers"]).await;
     assert!(resources.contains("PodMetrics"), "{resources}");
 
     // The local recommender: 180m used of 100m requested = 1.8 → target 70 → ceil(1.8 / 0.75 × 2) = 5.

@@ -282,17 +282,12 @@ async fn deferred_resizes_are_evicted_only_after_the_pending_period() {
 
 #[tokio::test]
 async fn infeasible_resizes_are_evicted_within_the_disruption_budget() {
-    // Replacement pods stay unready long enough for the budget to block the second eviction.
-    let config = devcluster::Config { pod_ready_delay: Duration::from_secs(3), ..Default::default() };
     let hold = json!({"devcluster.io/resize-outcome": "Infeasible"});
-    let mut f = fixture(hold, WorkloadSettings::default(), config).await;
-    create(
-        &f.admin,
-        json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+    let mut f = fixture(hold, WorkloadSettings::default(), Default::default()).await;
+    let pdb = json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
         "metadata": {"name": "web", "namespace": "default"},
-        "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}}}),
-    )
-    .await;
+        "spec": {"maxUnavailable": 0, "selector": {"matchLabels": {"app": "web"}}}});
+    create(&f.admin, pdb.clone()).await;
     let before = names(&live_pods(&f.admin).await);
     let now = Timestamp::now();
     f.sync(now).await;
@@ -303,15 +298,17 @@ async fn infeasible_resizes_are_evicted_within_the_disruption_budget() {
     .await;
 
     assert_eq!(f.sync(now).await, ProcessResult::RequeueAfter(vertical::IN_PLACE_REQUEUE));
-    assert_eq!(f.dpa.vertical_evicted, Some(1), "the PDB allows one eviction");
+    assert_eq!(f.dpa.vertical_evicted, Some(0), "the PDB allows no eviction");
     assert_eq!(
         events(&f.admin, "FailedToEvict").await,
-        ["In-place resize eviction: 1 evicted, PDB blocked further evictions (2 pods pending)"]
+        ["In-place resize eviction: PDB blocked further evictions (2 pods pending)"]
     );
+    assert_eq!(names(&live_pods(&f.admin).await), before);
     assert_eq!(f.last_action().0, "ResizeTriggered", "no rollout for an infeasible resize");
 
-    f.sync_until("the second pod is evicted once its replacement is ready", now, |_, d| d.vertical_evicted == Some(2))
-        .await;
+    let relaxed = json!({"spec": {"maxUnavailable": 1}});
+    api_for(&f.admin, &pdb).patch("web", &PatchParams::default(), &Patch::Merge(&relaxed)).await.unwrap();
+    f.sync_until("both pods are evicted, one at a time", now, |_, d| d.vertical_evicted == Some(2)).await;
     eventually("replacement pods carry the recommendation", || async {
         let pods = live_pods(&f.admin).await;
         pods.len() == 2
@@ -319,6 +316,7 @@ async fn infeasible_resizes_are_evicted_within_the_disruption_budget() {
     })
     .await;
     f.sync_until("the resize cycle completes", now, |r, _| r == ProcessResult::NoRequeue).await;
+    assert_eq!(f.last_action().0, "ResizeCompleted");
     f.shutdown().await;
 }
 

@@ -61,10 +61,8 @@ struct Conditions<'a> {
 impl Conditions<'_> {
     fn push(&mut self, type_: &str, status: Status, reason: Option<&str>, message: Option<&str>) {
         let prior = self.previous.iter().find(|c| c.type_ == type_ && c.status == status.as_str());
-        let last_transition_time = match prior.and_then(|c| c.last_transition_time.clone()) {
-            Some(t) => Some(t),
-            None => Some(self.now.clone()),
-        };
+        let last_transition_time =
+            prior.and_then(|c| c.last_transition_time.clone()).or_else(|| Some(self.now.clone()));
         let text = |s: Option<&str>| s.filter(|s| !s.is_empty()).map(str::to_string);
         self.built.push(DpaCondition {
             type_: type_.to_string(),
@@ -76,7 +74,7 @@ impl Conditions<'_> {
     }
 
     /// `True` (or `False` when `true_on_error` is false) with the error's reason and message.
-    fn from_error(&mut self, type_: &str, true_on_error: bool, error: Option<&ConditionError>) {
+    fn push_error(&mut self, type_: &str, true_on_error: bool, error: Option<&ConditionError>) {
         match error {
             Some(e) => {
                 let status = if true_on_error { Status::True } else { Status::False };
@@ -116,7 +114,7 @@ fn conditions(dpa: &PodAutoscalerInternal, now: Time, previous: &[DpaCondition])
     let (h_on, v_on) = (dpa.horizontal_enabled(), dpa.vertical_enabled());
     let mut c = Conditions { now, previous, built: Vec::with_capacity(8) };
     let global = dpa.error.clone().or_else(|| recommendation_error(&dpa.active.error));
-    c.from_error(ERROR, true, global.as_ref());
+    c.push_error(ERROR, true, global.as_ref());
     if dpa.is_paused() {
         c.push(ACTIVE, Status::False, Some(Reason::LocallyPaused.as_str()), Some(PAUSED));
     } else if dpa.current_replicas == Some(0) {
@@ -126,12 +124,12 @@ fn conditions(dpa: &PodAutoscalerInternal, now: Time, previous: &[DpaCondition])
     }
     let values = &dpa.active;
     if h_on && (values.horizontal_error.is_some() || values.horizontal.is_some()) {
-        c.from_error(HORIZONTAL_ABLE_TO_RECOMMEND, false, recommendation_error(&values.horizontal_error).as_ref());
+        c.push_error(HORIZONTAL_ABLE_TO_RECOMMEND, false, recommendation_error(&values.horizontal_error).as_ref());
     } else {
         c.push(HORIZONTAL_ABLE_TO_RECOMMEND, Status::Unknown, None, None);
     }
     if v_on && (values.vertical_error.is_some() || values.vertical.is_some()) {
-        c.from_error(VERTICAL_ABLE_TO_RECOMMEND, false, recommendation_error(&values.vertical_error).as_ref());
+        c.push_error(VERTICAL_ABLE_TO_RECOMMEND, false, recommendation_error(&values.vertical_error).as_ref());
     } else {
         c.push(VERTICAL_ABLE_TO_RECOMMEND, Status::Unknown, None, None);
     }
@@ -140,16 +138,16 @@ fn conditions(dpa: &PodAutoscalerInternal, now: Time, previous: &[DpaCondition])
         None => c.push(HORIZONTAL_SCALING_LIMITED, Status::False, None, None),
     }
     match dpa.vertical_limited.as_ref().filter(|_| v_on) {
-        Some(limited) => c.from_error(VERTICAL_SCALING_LIMITED, true, Some(limited)),
+        Some(limited) => c.push_error(VERTICAL_SCALING_LIMITED, true, Some(limited)),
         None => c.push(VERTICAL_SCALING_LIMITED, Status::False, None, None),
     }
     match &dpa.horizontal_action_error {
-        Some(e) => c.from_error(HORIZONTAL_ABLE_TO_SCALE, false, Some(e)),
+        Some(e) => c.push_error(HORIZONTAL_ABLE_TO_SCALE, false, Some(e)),
         None if !dpa.horizontal_last_actions.is_empty() => c.push(HORIZONTAL_ABLE_TO_SCALE, Status::True, None, None),
         None => c.push(HORIZONTAL_ABLE_TO_SCALE, Status::Unknown, None, None),
     }
     match &dpa.vertical_action_error {
-        Some(e) => c.from_error(VERTICAL_ABLE_TO_APPLY, false, Some(e)),
+        Some(e) => c.push_error(VERTICAL_ABLE_TO_APPLY, false, Some(e)),
         None if dpa.vertical_last_action.is_some() => c.push(VERTICAL_ABLE_TO_APPLY, Status::True, None, None),
         None => c.push(VERTICAL_ABLE_TO_APPLY, Status::Unknown, None, None),
     }

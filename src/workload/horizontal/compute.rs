@@ -185,12 +185,7 @@ pub fn compute_scale_action(i: &ScaleInputs<'_>) -> Result<ScaleDecision, Condit
         });
     }
 
-    let mut limited_reason = None;
-    let (target, reason) = stabilize(i, original);
-    if reason.is_some() {
-        limited_reason = reason;
-    }
-    let mut target = target;
+    let (mut target, mut limited_reason) = stabilize(i, original);
 
     if target > max {
         target = max;

@@ -26,6 +26,10 @@ use crate::workload::crd::{ContainerResources, VerticalAction};
 use crate::workload::model::{ConditionError, PodAutoscalerInternal, ProcessResult, Reason};
 use crate::workload::pod_index::{ContainerResourceEntry, PodEntry, RESTART_ON_CPU, RESTART_ON_MEMORY};
 
+/// How long one eviction may take: the client retries a 429 (a PDB refusal) with backoff for
+/// minutes, which must not hold the reconcile; still refused after this, the PDB blocks it.
+const EVICTION_WAIT: Duration = Duration::from_secs(5);
+
 /// How a resize attempt ended.
 enum Patched {
     Done,
@@ -220,7 +224,13 @@ async fn evict(ctx: &Context, dpa: &mut PodAutoscalerInternal, namespace: &str, 
     let api: Api<Pod> = Api::namespaced(ctx.client.clone(), namespace);
     let (mut evicted, mut failed, mut blocked) = (0, 0, false);
     for pod in pods {
-        match api.evict(&pod.name, &EvictParams::default()).await {
+        let Ok(result) = tokio::time::timeout(EVICTION_WAIT, api.evict(&pod.name, &EvictParams::default())).await
+        else {
+            tracing::info!(pod = %format!("{namespace}/{}", pod.name), "eviction still refused after {EVICTION_WAIT:?}");
+            blocked = true;
+            break;
+        };
+        match result {
             Ok(_) => evicted += 1,
             Err(e) if error_code(&e) == Some(404) => tracing::debug!(pod = %pod.name, "already gone"),
             Err(e) if error_code(&e) == Some(429) => {

@@ -331,9 +331,11 @@ fn scale_down_rules_mirror_scale_up() {
 fn requeue_waits_for_the_first_in_window_action_to_expire_in_whole_seconds_plus_one() {
     let two_rules = json!({"scaleUp": {"rules": [
         {"type": "Pods", "value": 5, "periodSeconds": 60}, {"type": "Pods", "value": 5, "periodSeconds": 300}]}});
-    // Period 60: the action 50 s ago leaves in 10 s; period 300: the one 250 s ago leaves in 50 s.
+    // Period 60: started at 103 (bound 108), the action 50 s ago leaves in 10 s; period 300:
+    // started at 100 (bound 105), the one 250 s ago leaves in 50 s. Max picks 108, the
+    // shortest expiry wins the requeue.
     let s = S::new(105, 120).policy(two_rules).act(250.0, 100, 103).act(50.0, 103, 105);
-    assert_eq!(s.ok(), limited(105, &policy_msg(105, 120), Some(11)));
+    assert_eq!(s.ok(), limited(108, &policy_msg(108, 120), Some(11)));
     // Sub-second remainders are dropped before adding the second: 29.6 s → 30 s.
     let pods5 = json!({"scaleUp": {"rules": [{"type": "Pods", "value": 5, "periodSeconds": 60}]}});
     let s = S::new(14, 20).policy(pods5).act(30.4, 10, 14);

@@ -253,6 +253,17 @@ fn pods_are_classified_against_the_recommendation() {
     assert!(pods.several_owners());
     assert_eq!(pods.disrupted(), 4);
     assert_eq!(pods.pods[2].since, 1_700_000_000);
+
+    // StatefulSet pods: one owner, a rollout shows as two template revisions.
+    let of_revision = |revision: &str| {
+        let mut p = pod("db", Some("id"), ResizeState::None, None);
+        p.revision = crate::workload::pod_index::revision_hash(revision);
+        p
+    };
+    let same = classify(vec![("db-0".into(), of_revision("db-1")), ("db-1".into(), of_revision("db-1"))], "id");
+    assert!(!same.several_revisions() && !same.several_owners());
+    let rolling = classify(vec![("db-0".into(), of_revision("db-1")), ("db-1".into(), of_revision("db-2"))], "id");
+    assert!(rolling.several_revisions());
 }
 
 #[test]

@@ -4,10 +4,13 @@
 //! (disabled, enabled, the shipped webhook configuration, failing open); the DPA controller (Remote
 //! DPAs, validation, the limit, leader change, Preview and pause); the horizontal controller
 //! scaling targets through their scale subresource; the vertical controller's rollout and
-//! in-place resize paths; cluster profiles and their managed DPAs, and the `/hpa-autoscaling` guard.
+//! in-place resize paths; cluster profiles and their managed DPAs, and the `/hpa-autoscaling` guard;
+//! end to end through `serve` (feed → scale-up and rollout → pods patched at creation, leader
+//! change through a real Lease).
 
 mod workload {
     pub mod controller;
+    pub mod e2e;
     pub mod gate;
     pub mod horizontal;
     pub mod hpa_guard;

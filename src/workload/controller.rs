@@ -38,6 +38,7 @@ pub use validate::{check_self_target, limit_error, target_gvk, validate_spec};
 use self::reconcile::Inner;
 use super::context::Context;
 use super::crd::GROUP;
+use super::dpa_store::DpaStore;
 use super::model::{DpaKey, InternalStore, ProcessResult, ScalingStep};
 
 /// The sender name of the controller's own store changes (it ignores them).
@@ -46,7 +47,7 @@ pub const SENDER: &str = "dpa-controller";
 pub const MAX_RETRIES: u32 = 5;
 
 pub struct Controller {
-    inner: Arc<Inner>,
+    inner: Inner,
     writer: Writer<DynamicObject>,
 }
 
@@ -69,13 +70,20 @@ impl Controller {
         let limit = AdmissionSet::new(ctx.settings.limit);
         let objects = writer.as_reader();
         let queue = WorkQueue::default();
-        let inner = Inner { ctx, store, horizontal, vertical, objects, resource, queue, limit };
-        Controller { inner: Arc::new(inner), writer }
+        let inner = Inner { ctx, store, horizontal, vertical, objects, resource, queue, limit, dpas: None };
+        Controller { inner, writer }
+    }
+
+    /// Publishes, as leader, each DPA's coming vertical target to the webhook's store before the
+    /// steps act ([`DpaStore::set_pending_vertical`]).
+    pub fn with_dpas(mut self, dpas: Arc<DpaStore>) -> Self {
+        self.inner.dpas = Some(dpas);
+        self
     }
 
     /// Runs until `stop` turns true (or its sender goes away).
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
-        let inner = self.inner;
+        let inner = Arc::new(self.inner);
         let mut tasks = JoinSet::new();
         tasks.spawn(watch_objects(inner.clone(), self.writer, stop.clone()));
         tasks.spawn({

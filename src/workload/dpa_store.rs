@@ -37,8 +37,8 @@ pub struct DpaEntry {
     pub target: TargetKey,
     pub mode: ApplyPolicyMode,
     pub update_strategy: Option<UpdateStrategy>,
-    /// The active vertical recommendation (from `status.vertical.target` until the vertical
-    /// controller keeps its own).
+    /// The active vertical recommendation: `status.vertical.target`, or on the leader the target
+    /// its controller is about to write ([`DpaStore::set_pending_vertical`]).
     pub vertical: Option<VerticalTarget>,
     /// The pause annotation is set: pods get no recommendation.
     pub paused: bool,
@@ -84,17 +84,35 @@ type Key = (String, String);
 struct Entries {
     by_key: HashMap<Key, Arc<DpaEntry>>,
     by_target: HashMap<TargetKey, BTreeSet<Key>>,
+    /// The leader's vertical targets not yet seen in `status` (see [`DpaStore::set_pending_vertical`]).
+    pending: HashMap<Key, Option<VerticalTarget>>,
 }
 
 impl Entries {
     fn insert(&mut self, entry: Arc<DpaEntry>) {
         let key = (entry.namespace.clone(), entry.name.clone());
-        self.remove(&key);
+        if self.pending.get(&key).is_some_and(|p| same_version(p.as_ref(), entry.vertical.as_ref())) {
+            self.pending.remove(&key);
+        }
+        self.remove_entry(&key);
         self.by_target.entry(entry.target.clone()).or_default().insert(key.clone());
         self.by_key.insert(key, entry);
     }
 
     fn remove(&mut self, key: &Key) {
+        self.pending.remove(key);
+        self.remove_entry(key);
+    }
+
+    /// The entry as the webhook sees it: with the pending vertical target, if any.
+    fn view(&self, key: &Key, entry: &Arc<DpaEntry>) -> Arc<DpaEntry> {
+        match self.pending.get(key) {
+            Some(vertical) => Arc::new(DpaEntry { vertical: vertical.clone(), ..DpaEntry::clone(entry) }),
+            None => entry.clone(),
+        }
+    }
+
+    fn remove_entry(&mut self, key: &Key) {
         let Some(old) = self.by_key.remove(key) else { return };
         if let Some(keys) = self.by_target.get_mut(&old.target) {
             keys.remove(key);
@@ -136,10 +154,13 @@ impl DpaStore {
     pub fn replace_all(&self, entries: Vec<DpaEntry>) {
         {
             let mut all = self.entries.write();
-            *all = Entries::default();
+            let pending = std::mem::take(&mut all.pending);
+            *all = Entries { pending, ..Entries::default() };
             for e in entries {
                 all.insert(Arc::new(e));
             }
+            let Entries { by_key, pending, .. } = &mut *all;
+            pending.retain(|key, _| by_key.contains_key(key));
         }
         self.synced.store(true, Ordering::Release);
         self.publish_targets();
@@ -159,14 +180,38 @@ impl DpaStore {
     }
 
     pub fn get(&self, namespace: &str, name: &str) -> Option<Arc<DpaEntry>> {
-        self.entries.read().by_key.get(&(namespace.to_string(), name.to_string())).cloned()
+        let key = (namespace.to_string(), name.to_string());
+        let entries = self.entries.read();
+        entries.by_key.get(&key).map(|e| entries.view(&key, e))
     }
 
     /// The DPAs targeting `target`.
     pub fn for_target(&self, target: &TargetKey) -> Vec<Arc<DpaEntry>> {
         let entries = self.entries.read();
         let keys = entries.by_target.get(target).into_iter().flatten();
-        keys.filter_map(|k| entries.by_key.get(k).cloned()).collect()
+        keys.filter_map(|k| entries.by_key.get(k).map(|e| entries.view(k, e))).collect()
+    }
+
+    /// The leader's controller publishes the vertical target it is about to write to the DPA's
+    /// `status` before its steps act, so the pods its own scale-up or rollout creates get the
+    /// recommendation even before the status write comes back through the watch (the DCA's
+    /// webhook reads the leader's internal store). It stands in for `status.vertical.target`
+    /// until the watched status carries the same version; nothing is stored when it already does.
+    pub fn set_pending_vertical(&self, namespace: &str, name: &str, target: Option<VerticalTarget>) {
+        let key = (namespace.to_string(), name.to_string());
+        let mut entries = self.entries.write();
+        let watched = entries.by_key.get(&key).map(|e| e.vertical.as_ref());
+        if watched.is_some_and(|w| same_version(w, target.as_ref())) {
+            entries.pending.remove(&key);
+        } else {
+            entries.pending.insert(key, target);
+        }
+    }
+
+    /// Forgets the pending vertical target of a DPA (this process no longer leads): the webhook
+    /// answers from `status` again.
+    pub fn clear_pending_vertical(&self, namespace: &str, name: &str) {
+        self.entries.write().pending.remove(&(namespace.to_string(), name.to_string()));
     }
 
     /// The set of targets, updated on every change.
@@ -182,6 +227,11 @@ impl DpaStore {
             changed
         });
     }
+}
+
+/// Both absent, or the same recommendation ID.
+fn same_version(a: Option<&VerticalTarget>, b: Option<&VerticalTarget>) -> bool {
+    a.map(|t| t.version.as_str()) == b.map(|t| t.version.as_str())
 }
 
 #[cfg(test)]
@@ -216,5 +266,55 @@ mod tests {
         store.upsert(entry("prod", "c", "web"));
         assert_eq!(rx.borrow().iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["web"], "c moved from api to web");
         assert_eq!(store.get("prod", "c").unwrap().id(), "prod/c");
+    }
+
+    fn target(version: &str) -> VerticalTarget {
+        serde_json::from_value(serde_json::json!({"source": "Autoscaling", "version": version,
+            "podCPURequest": "100m", "podMemoryRequest": "64Mi",
+            "desiredResources": [{"name": "app", "requests": {"cpu": "100m", "memory": "64Mi"}}]}))
+        .unwrap()
+    }
+
+    fn with_status(version: &str) -> DpaEntry {
+        DpaEntry { vertical: Some(target(version)), ..entry("prod", "a", "web") }
+    }
+
+    fn seen(store: &DpaStore) -> (Option<String>, Vec<Option<String>>) {
+        let version = |e: &DpaEntry| e.vertical.as_ref().map(|v| v.version.clone());
+        let by_target = store.for_target(&entry("prod", "a", "web").target).iter().map(|e| version(e)).collect();
+        (store.get("prod", "a").and_then(|e| version(&e)), by_target)
+    }
+
+    #[test]
+    fn a_pending_vertical_target_stands_in_until_the_status_carries_it() {
+        let store = DpaStore::default();
+        store.upsert(with_status("v1"));
+        store.set_pending_vertical("prod", "a", Some(target("v2")));
+        assert_eq!(seen(&store), (Some("v2".into()), vec![Some("v2".into())]));
+        // An older status (another field changed) does not replace the pending target.
+        store.upsert(with_status("v1"));
+        assert_eq!(seen(&store).0.as_deref(), Some("v2"));
+        // The status catches up: the pending target is dropped, the status is read again.
+        store.upsert(with_status("v2"));
+        store.upsert(with_status("v3"));
+        assert_eq!(seen(&store).0.as_deref(), Some("v3"), "no stale pending target left");
+
+        // No vertical target at all is pending too; same as the status: nothing kept.
+        store.set_pending_vertical("prod", "a", None);
+        assert_eq!(seen(&store), (None, vec![None]));
+        store.set_pending_vertical("prod", "a", Some(target("v3")));
+        store.upsert(with_status("v4"));
+        assert_eq!(seen(&store).0.as_deref(), Some("v4"));
+
+        // Leadership lost: cleared, the status is read again; a relist keeps a listed DPA's pending target.
+        store.set_pending_vertical("prod", "a", Some(target("v5")));
+        store.replace_all(vec![with_status("v4")]);
+        assert_eq!(seen(&store).0.as_deref(), Some("v5"));
+        store.clear_pending_vertical("prod", "a");
+        assert_eq!(seen(&store).0.as_deref(), Some("v4"));
+        store.set_pending_vertical("prod", "a", Some(target("v6")));
+        store.remove("prod", "a");
+        store.upsert(with_status("v4"));
+        assert_eq!(seen(&store).0.as_deref(), Some("v4"), "a deleted DPA's pending target is forgotten");
     }
 }

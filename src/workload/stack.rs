@@ -1,8 +1,10 @@
 //! Wiring of the autoscaling stack: from start, the DPA watch (into the [`DpaStore`]) and the
 //! cluster-profile watch, either of which opens the gate on its first object (built-in profiles
 //! excepted), and the profile controller; after the gate, the pod index; and, when the config
-//! carries the scaling steps, the DPA controller over the [`InternalStore`]. One task per loop, all
-//! stopped by `shutdown`. Nothing here gates readiness.
+//! carries the scaling steps, the DPA controller over the [`InternalStore`] and the pods'
+//! `RecommendationApplied` events (fed by the pod index, so nothing before the gate); the
+//! controller tells the [`DpaStore`] the vertical target it is about to write, for the webhook.
+//! One task per loop, all stopped by `shutdown`. Nothing here gates readiness.
 
 use std::sync::Arc;
 
@@ -22,6 +24,7 @@ use super::gate::AutoscalingGate;
 use super::model::{InternalStore, ScalingStep};
 use super::pod_index::{self, PodIndex};
 use super::profile::{HpaGuard, ProfileController, is_builtin};
+use super::vertical::run_applied_events;
 use super::webhook::WebhookState;
 use crate::cluster::LeaderHandle;
 
@@ -80,7 +83,9 @@ impl AutoscalingStack {
         if let Some(steps) = config.steps {
             let ctx =
                 Arc::new(Context::new(client.clone(), pods.clone(), config.leader.clone(), config.settings.clone()));
-            let controller = Controller::new(ctx, store.clone(), steps.horizontal, steps.vertical);
+            tasks.spawn(run_applied_events(ctx.clone(), stopped.clone()));
+            let controller =
+                Controller::new(ctx, store.clone(), steps.horizontal, steps.vertical).with_dpas(dpas.clone());
             tasks.spawn(controller.run(stopped.clone()));
         }
         tasks.spawn(watch_dpas(client.clone(), dpas.clone(), gate.clone(), stopped.clone()));

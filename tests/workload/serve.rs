@@ -23,12 +23,12 @@ use serde_json::{Value, json};
 
 use super::support::{RequestLog, api_for, cluster, create, deployment, dpa, eventually, pods_of, recording_client};
 
-const NS: &str = "datadog";
-const SERVICE: &str = "autoscaling-apiserver";
+pub const NS: &str = "datadog";
+pub const SERVICE: &str = "autoscaling-apiserver";
 const HOST: &str = "autoscaling-apiserver.datadog.svc";
 
 /// devcluster with the DPA, profile and DatadogMetric CRDs and the server's namespace.
-async fn serve_cluster() -> (DevCluster, kube::Client) {
+pub async fn serve_cluster() -> (DevCluster, kube::Client) {
     let (dc, admin) = cluster().await;
     let path = format!("{}/deploy/01-crd-datadogmetrics.yaml", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap();
@@ -81,7 +81,7 @@ fn url(stack: &Stack, path: &str) -> String {
     format!("https://{HOST}:{}{path}", stack.server.secure_addr.port())
 }
 
-async fn wait_ready(stack: &Stack) {
+pub async fn wait_ready(stack: &Stack) {
     let client = https(stack);
     eventually("/readyz OK", || {
         let request = client.get(url(stack, "/readyz"));
@@ -113,7 +113,7 @@ async fn post_review(stack: &Stack, path: &str, review: &Value) -> Value {
 }
 
 /// AdmissionReviews the server answered, every code.
-fn webhook_calls(stack: &Stack) -> u64 {
+pub fn webhook_calls(stack: &Stack) -> u64 {
     let text = stack.server.telemetry.encode();
     text.lines()
         .filter(|l| l.starts_with("autoscaling_apiserver_http_requests_total{") && l.contains("route=\"webhook\""))
@@ -218,7 +218,7 @@ async fn enabled_watches_only_dpas_and_profiles_until_the_first_dpa() {
 
 /// The shipped MutatingWebhookConfiguration, its caBundle and port those of `stack`, behind an
 /// ExternalName `localhost` Service (how `dev` registers a local backend).
-async fn register_shipped_webhooks(admin: &kube::Client, stack: &Stack) {
+pub async fn register_shipped_webhooks(admin: &kube::Client, stack: &Stack) {
     let port = stack.server.secure_addr.port();
     create(
         admin,

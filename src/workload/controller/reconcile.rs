@@ -2,8 +2,9 @@
 //! The leader, holding the key's lock: creates the internal state from the object (restoring it
 //! from `status`); creates the object of a Remote DPA known only internally, deletes the one the
 //! feed dropped, pushes a newer Remote spec; adopts a Local DPA's spec on a new generation;
-//! validates; chooses the active sources; runs the horizontal then the vertical step; counts the
-//! target's pods; writes `status` when it changed.
+//! validates; chooses the active sources; tells the webhook's store the coming vertical target;
+//! runs the horizontal then the vertical step; counts the target's pods; writes `status` when it
+//! changed.
 
 use std::sync::Arc;
 
@@ -15,10 +16,10 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use super::limit::AdmissionSet;
 use super::queue::WorkQueue;
 use super::writes::{self, Deleted};
-use super::{SENDER, restore, sources, validate};
+use super::{SENDER, restore, sources, status, validate};
 use crate::workload::context::Context;
 use crate::workload::crd::{DatadogPodAutoscaler, Owner};
-use crate::workload::dpa_store::TargetKey;
+use crate::workload::dpa_store::{DpaStore, TargetKey};
 use crate::workload::hash::stable_hash;
 use crate::workload::model::{
     ConditionError, DpaKey, InternalStore, PodAutoscalerInternal, ProcessResult, ScalingStep,
@@ -34,6 +35,8 @@ pub struct Inner {
     pub resource: ApiResource,
     pub queue: WorkQueue<DpaKey>,
     pub limit: AdmissionSet,
+    /// The webhook's store, told the vertical target before the steps act (leader).
+    pub dpas: Option<Arc<DpaStore>>,
 }
 
 /// What to do with the store entry once unlocked.
@@ -94,6 +97,9 @@ impl Inner {
 
     /// Followers keep the store as Kubernetes has it.
     async fn mirror(&self, key: &DpaKey, object: Option<&DatadogPodAutoscaler>, now: Timestamp) {
+        if let Some(dpas) = &self.dpas {
+            dpas.clear_pending_vertical(&key.namespace, &key.name);
+        }
         let Some(object) = object else { return self.forget(key) };
         let fresh = restore::from_object(object, now);
         let entry = self.store.get_or_insert_with(key, || fresh.clone());
@@ -190,6 +196,9 @@ impl Inner {
         }
         let choice = sources::choose(now, dpa);
         sources::apply(dpa, now, choice);
+        if let Some(dpas) = &self.dpas {
+            dpas.set_pending_vertical(&dpa.namespace, &dpa.name, status::pending_vertical_target(dpa));
+        }
         let horizontal = self.horizontal.sync(&self.ctx, dpa, now).await;
         let vertical = self.vertical.sync(&self.ctx, dpa, now).await;
         self.count_replicas(dpa);

@@ -13,7 +13,8 @@ use crate::workload::crd::{
     ContainerResources, DatadogPodAutoscalerStatus, DpaCondition, HorizontalStatus, HorizontalTarget, VerticalStatus,
     VerticalTarget,
 };
-use crate::workload::model::{ConditionError, PodAutoscalerInternal, Reason};
+use crate::workload::model::{ConditionError, PodAutoscalerInternal, Reason, VerticalValues};
+use crate::workload::vertical::{VerticalInputs, constrain};
 
 /// Horizontal actions shown in status.
 pub const STATUS_ACTIONS: usize = 10;
@@ -176,20 +177,40 @@ fn vertical(dpa: &PodAutoscalerInternal) -> Option<VerticalStatus> {
         return None;
     }
     let values = dpa.vertical_constrained.as_ref().or(dpa.active.vertical.as_ref())?;
+    Some(VerticalStatus { target: Some(vertical_target(dpa, values)), last_action: dpa.vertical_last_action.clone() })
+}
+
+fn vertical_target(dpa: &PodAutoscalerInternal, values: &VerticalValues) -> VerticalTarget {
     let (cpu, memory) = request_sums(&values.resources);
-    Some(VerticalStatus {
-        target: Some(VerticalTarget {
-            source: values.source.as_str().to_string(),
-            generated_at: Some(status_time(values.timestamp)),
-            version: values.hash.clone(),
-            scaled: dpa.vertical_scaled,
-            evicted: dpa.vertical_evicted,
-            desired_resources: values.resources.clone(),
-            pod_cpu_request: IntOrString::String(format_cpu(cpu)),
-            pod_memory_request: IntOrString::String(format_bytes(memory)),
-        }),
-        last_action: dpa.vertical_last_action.clone(),
-    })
+    VerticalTarget {
+        source: values.source.as_str().to_string(),
+        generated_at: Some(status_time(values.timestamp)),
+        version: values.hash.clone(),
+        scaled: dpa.vertical_scaled,
+        evicted: dpa.vertical_evicted,
+        desired_resources: values.resources.clone(),
+        pod_cpu_request: IntOrString::String(format_cpu(cpu)),
+        pod_memory_request: IntOrString::String(format_bytes(memory)),
+    }
+}
+
+/// The `status.vertical.target` the vertical step is about to give `dpa`, from its active values
+/// before the step runs: constrained as the step constrains them (the raw values when they cannot
+/// be, or carry no ID, as the step then leaves them); `None` when vertical scaling is off or has
+/// no values.
+pub fn pending_vertical_target(dpa: &PodAutoscalerInternal) -> Option<VerticalTarget> {
+    if !dpa.vertical_enabled() {
+        return None;
+    }
+    let active = dpa.active.vertical.as_ref()?;
+    let inputs = VerticalInputs::of(&dpa.spec, &dpa.annotations);
+    let constrained =
+        Some(active).filter(|v| !v.hash.is_empty()).and_then(|v| constrain(&v.resources, &v.hash, &inputs).ok());
+    let values = match constrained {
+        Some(c) => VerticalValues { resources: c.resources, hash: c.id, ..active.clone() },
+        None => active.clone(),
+    };
+    Some(vertical_target(dpa, &values))
 }
 
 /// The pod's CPU (millicores) and memory (milli-bytes) requests, summed over containers;

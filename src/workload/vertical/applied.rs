@@ -18,9 +18,22 @@ use crate::workload::pod_index::{AppliedNotice, EVENT_ANNOTATION};
 /// Pods remembered as handled (with their rec-id) before the memory is reset.
 const REMEMBERED: usize = 4096;
 
-/// Records the events of the pods the pod index reports, until `stop`.
-pub async fn run_applied_events(ctx: Arc<Context>, mut stop: watch::Receiver<bool>) {
-    let mut notices = ctx.pods.subscribe_applied();
+/// Records the events of the pods the pod index reports, until `stop`. Subscribes at once (no
+/// notice of a pod listed right after the call is missed) and requests nothing by itself: the
+/// notices come from the pod index, which watches nothing before the gate opens.
+pub fn run_applied_events(
+    ctx: Arc<Context>,
+    stop: watch::Receiver<bool>,
+) -> impl std::future::Future<Output = ()> + Send + 'static {
+    let notices = ctx.pods.subscribe_applied();
+    record_notices(ctx, notices, stop)
+}
+
+async fn record_notices(
+    ctx: Arc<Context>,
+    mut notices: tokio::sync::broadcast::Receiver<AppliedNotice>,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut handled: HashMap<(String, String), String> = HashMap::new();
     loop {
         let notice = tokio::select! {

@@ -4,9 +4,11 @@
 //! (disabled, enabled, the shipped webhook configuration, failing open); the DPA controller (Remote
 //! DPAs, validation, the limit, leader change, Preview and pause); the horizontal controller
 //! scaling targets through their scale subresource; the vertical controller's rollout and
-//! in-place resize paths; cluster profiles and their managed DPAs, and the `/hpa-autoscaling` guard.
+//! in-place resize paths; cluster profiles and their managed DPAs, and the `/hpa-autoscaling` guard;
+//! bad input (forbidden specs, garbage AdmissionReviews, malformed feeds).
 
 mod workload {
+    pub mod bad_input;
     pub mod controller;
     pub mod gate;
     pub mod horizontal;

@@ -394,3 +394,5 @@ async fn an_unreadable_source_changes_nothing() {
     assert!(status.source_error.unwrap().contains("/nonexistent"));
     assert_eq!(status.configs.len(), 1, "the last good states stay");
 }
+
+mod bad_input;

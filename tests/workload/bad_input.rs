@@ -77,6 +77,10 @@ async fn dpas_the_spec_forbids_get_an_error_naming_the_field_and_the_rest_keep_w
     .unwrap();
     let refused = api_for(&admin, &dpa("abc", json!({}))).create(&PostParams::default(), &typed).await.unwrap_err();
     assert!(refused.to_string().contains("maxAllowed"), "{refused}");
+    // Nor does an empty objectives list (a Remote spec with one is refused by the feed).
+    let typed: DynamicObject = serde_json::from_value(dpa("empty", json!({"objectives": []}))).unwrap();
+    let refused = api_for(&admin, &dpa("empty", json!({}))).create(&PostParams::default(), &typed).await.unwrap_err();
+    assert!(refused.to_string().contains("spec.objectives"), "{refused}");
 
     let forced =
         json!({"autoscaling.datadoghq.com/force-resources": r#"[{"name": "app", "requests": {"cpu": "abc"}}]"#});
@@ -131,7 +135,9 @@ async fn dpas_the_spec_forbids_get_an_error_naming_the_field_and_the_rest_keep_w
     }
     // Created after the bad ones: still reconciled.
     create(&admin, dpa("good", json!({}))).await;
-    create(&admin, dpa("no-objectives", json!({"objectives": []}))).await;
+    let mut no_objectives = dpa("no-objectives", json!({}));
+    no_objectives["spec"].as_object_mut().unwrap().remove("objectives");
+    create(&admin, no_objectives).await;
     for (object, reason, message) in &cases {
         let name = object["metadata"]["name"].as_str().unwrap();
         wait_error(&admin, name, Some((reason, message))).await;

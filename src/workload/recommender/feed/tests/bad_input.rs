@@ -50,11 +50,14 @@ async fn a_spec_the_controller_refuses_is_an_error_and_keeps_the_working_spec() 
     let mut negative = setting("prod", "db");
     negative["specs"]["v1alpha2"]["constraints"] =
         json!({"containers": [{"name": "app", "maxAllowed": {"memory": "-1"}}]});
-    feed.apply(vec![settings(json!([inverted, negative, setting("prod", "api"), setting("prod", "new")]))], now())
-        .await;
+    let mut empty = setting("prod", "idle");
+    empty["specs"]["v1alpha2"]["objectives"] = json!([]);
+    let entries = json!([inverted, negative, setting("prod", "api"), setting("prod", "new"), empty]);
+    feed.apply(vec![settings(entries)], now()).await;
 
     assert_eq!(dpa(&store, "prod", "web").await.spec, before, "the refused update changes nothing");
     assert!(store.get(&DpaKey::new("prod", "db")).is_none(), "a refused DPA is not created");
+    assert!(store.get(&DpaKey::new("prod", "idle")).is_none(), "the CRD would refuse it");
     assert!(store.get(&DpaKey::new("prod", "new")).is_some(), "the other entries apply");
     assert!(!dpa(&store, "prod", "api").await.deleted);
     let state = state_of(&feed, "s");
@@ -74,6 +77,7 @@ async fn a_spec_the_controller_refuses_is_an_error_and_keeps_the_working_spec() 
         ),
         "{error}"
     );
+    assert!(error.contains("settings[4]: PodAutoscaler prod/idle: objectives is an empty list"), "{error}");
 }
 
 #[test]

@@ -6,9 +6,11 @@
 //! scaling targets through their scale subresource; the vertical controller's rollout and
 //! in-place resize paths; cluster profiles and their managed DPAs, and the `/hpa-autoscaling` guard;
 //! end to end through `serve` (feed → scale-up and rollout → pods patched at creation, leader
-//! change through a real Lease).
+//! change through a real Lease); bad input (forbidden specs, garbage AdmissionReviews, malformed
+//! feeds).
 
 mod workload {
+    pub mod bad_input;
     pub mod controller;
     pub mod e2e;
     pub mod gate;

@@ -37,12 +37,24 @@ impl Webhooks {
 /// One AdmissionReview POST: the body (at most [`MAX_REVIEW_BYTES`], else 413) to `webhook`.
 pub async fn respond(webhook: &dyn AdmissionWebhook, body: axum::body::Body) -> axum::response::Response {
     match axum::body::to_bytes(body, MAX_REVIEW_BYTES).await {
-        Ok(bytes) => ([(header::CONTENT_TYPE, "application/json")], webhook.review(&bytes)).into_response(),
+        Ok(bytes) => ([(header::CONTENT_TYPE, "application/json")], review_or_allow(webhook, &bytes)).into_response(),
         Err(e) => (
             axum::http::StatusCode::PAYLOAD_TOO_LARGE,
             format!("cannot read the AdmissionReview (limit {MAX_REVIEW_BYTES} bytes): {e}"),
         )
             .into_response(),
+    }
+}
+
+/// The webhook's answer; should it panic (a bug), "allowed, no patch" with a message saying so,
+/// so kube-apiserver still gets a valid AdmissionReview and the pod is admitted.
+fn review_or_allow(webhook: &dyn AdmissionWebhook, body: &[u8]) -> Vec<u8> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| webhook.review(body))) {
+        Ok(answer) => answer,
+        Err(_) => {
+            tracing::error!("admission webhook panicked; answered allowed without a patch");
+            allow(body, Some("internal error in the admission webhook (see the server log); allowed unchanged"))
+        }
     }
 }
 
@@ -69,14 +81,22 @@ struct EnvelopeRequest {
 
 impl AdmissionWebhook for AllowUnchanged {
     fn review(&self, body: &[u8]) -> Vec<u8> {
-        let envelope: Envelope = serde_json::from_slice(body).unwrap_or_default();
-        let api_version = envelope.api_version.filter(|v| v == "admission.k8s.io/v1beta1");
-        let api_version = api_version.as_deref().unwrap_or("admission.k8s.io/v1");
-        let uid = envelope.request.and_then(|r| r.uid).unwrap_or_default();
-        let out = serde_json::json!({"apiVersion": api_version, "kind": "AdmissionReview",
-            "response": {"uid": uid, "allowed": true}});
-        serde_json::to_vec(&out).unwrap_or_default()
+        allow(body, None)
     }
+}
+
+/// "Allowed, no patch" for the review in `body`, with `message` when given.
+fn allow(body: &[u8], message: Option<&str>) -> Vec<u8> {
+    let envelope: Envelope = serde_json::from_slice(body).unwrap_or_default();
+    let api_version = envelope.api_version.filter(|v| v == "admission.k8s.io/v1beta1");
+    let api_version = api_version.as_deref().unwrap_or("admission.k8s.io/v1");
+    let uid = envelope.request.and_then(|r| r.uid).unwrap_or_default();
+    let mut response = serde_json::json!({"uid": uid, "allowed": true});
+    if let Some(message) = message {
+        response["status"] = serde_json::json!({"message": message});
+    }
+    let out = serde_json::json!({"apiVersion": api_version, "kind": "AdmissionReview", "response": response});
+    serde_json::to_vec(&out).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -99,5 +119,38 @@ mod tests {
         assert_eq!(out["response"]["uid"], "u-2");
         let garbage: serde_json::Value = serde_json::from_slice(&AllowUnchanged.review(b"\xff{not json")).unwrap();
         assert_eq!(garbage["response"], serde_json::json!({"uid": "", "allowed": true}));
+    }
+
+    struct Panics;
+
+    impl AdmissionWebhook for Panics {
+        fn review(&self, _: &[u8]) -> Vec<u8> {
+            panic!("a bug")
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_webhook_still_answers_a_valid_review() {
+        let body = br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u-3"}}"#;
+        let resp = respond(&Panics, axum::body::Body::from(body.to_vec())).await;
+        assert_eq!(resp.status(), axum::http::StatusCode::OK);
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+        let out: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(out["kind"], "AdmissionReview");
+        assert_eq!(out["response"]["uid"], "u-3");
+        assert_eq!(out["response"]["allowed"], true);
+        assert!(out["response"].get("patch").is_none());
+        let message = out["response"]["status"]["message"].as_str().unwrap();
+        assert!(message.starts_with("internal error in the admission webhook"), "{message}");
+    }
+
+    #[tokio::test]
+    async fn an_oversized_review_is_refused_with_a_message() {
+        let body = vec![b' '; MAX_REVIEW_BYTES + 1];
+        let resp = respond(&AllowUnchanged, axum::body::Body::from(body)).await;
+        assert_eq!(resp.status(), axum::http::StatusCode::PAYLOAD_TOO_LARGE);
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(text.starts_with("cannot read the AdmissionReview (limit 6291456 bytes)"), "{text}");
     }
 }

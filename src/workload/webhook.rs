@@ -6,6 +6,8 @@
 //! It answers from memory only. Until the autoscaling stack has started (gate closed) it answers
 //! "allowed, no patch" after reading nothing but the request uid. Every failure also answers
 //! "allowed", with a message naming the problem, as the DCA does: a pod is never blocked by us.
+//! Reviews of anything but a pod CREATE (another kind, an UPDATE, no request or object) are
+//! answered so too, never patched; so is a pod owned directly by a Deployment (spec §10.10).
 
 mod patch;
 #[cfg(test)]
@@ -53,14 +55,45 @@ struct EnvelopeRequest {
 /// The request with the pod decoded.
 #[derive(Deserialize)]
 struct Review {
-    request: ReviewRequest,
+    #[serde(default)]
+    request: Option<ReviewRequest>,
 }
 
 #[derive(Deserialize)]
 struct ReviewRequest {
     #[serde(default)]
     namespace: Option<String>,
-    object: PodView,
+    #[serde(default)]
+    operation: Option<String>,
+    #[serde(default)]
+    kind: Option<RequestKind>,
+    #[serde(default)]
+    object: Option<PodView>,
+}
+
+/// `request.kind`: the kind of the object under review (also read by the HPA guard).
+#[derive(Deserialize, Default)]
+pub(crate) struct RequestKind {
+    #[serde(default)]
+    group: String,
+    #[serde(default)]
+    version: String,
+    #[serde(default)]
+    kind: String,
+}
+
+impl RequestKind {
+    pub(crate) fn is(&self, group: &str, kind: &str) -> bool {
+        self.group == group && self.kind == kind
+    }
+
+    /// `apps/v1 Deployment`, `v1 Pod`.
+    pub(crate) fn describe(&self) -> String {
+        match self.group.as_str() {
+            "" => format!("{} {}", self.version, self.kind),
+            group => format!("{group}/{} {}", self.version, self.kind),
+        }
+    }
 }
 
 /// Answers one AdmissionReview (the body kube-apiserver POSTs) with the response review's bytes.
@@ -92,8 +125,15 @@ pub fn review(body: &[u8], state: &WebhookState) -> Vec<u8> {
 fn patch_for(body: &[u8], dpas: &DpaStore) -> Result<Option<Value>, String> {
     let review: Review =
         serde_json::from_slice(body).map_err(|e| format!("AdmissionReview with an unreadable pod: {e}"))?;
-    let pod = review.request.object;
-    let namespace = review.request.namespace.filter(|n| !n.is_empty()).or_else(|| pod.metadata.namespace.clone());
+    let request = review.request.ok_or("AdmissionReview without a request: nothing to patch")?;
+    if let Some(kind) = request.kind.as_ref().filter(|k| !k.is("", "Pod")) {
+        return Err(format!("AdmissionReview for {}: /autoscaling patches only pods", kind.describe()));
+    }
+    if let Some(operation) = request.operation.as_deref().filter(|op| *op != "CREATE") {
+        return Err(format!("AdmissionReview for a pod {operation}: /autoscaling patches pods only on CREATE"));
+    }
+    let pod = request.object.ok_or("AdmissionReview for a pod CREATE without request.object: nothing to patch")?;
+    let namespace = request.namespace.filter(|n| !n.is_empty()).or_else(|| pod.metadata.namespace.clone());
     let Some(namespace) = namespace else {
         return Err(format!("pod {} has no namespace", pod.display_name()));
     };
@@ -108,6 +148,14 @@ fn autoscaler_of(pod: &PodView, namespace: &str, dpas: &DpaStore) -> Result<Opti
     let Some(first) = pod.metadata.owner_references.first() else {
         return Ok(None);
     };
+    if first.kind == "Deployment" {
+        // Deployments own ReplicaSets, never pods: a pod claiming one is not one of its replicas.
+        return Err(format!(
+            "pod {} is owned directly by Deployment {namespace}/{}: not a pod of its ReplicaSets, not patching",
+            pod.display_name(),
+            first.name
+        ));
+    }
     let labels = &pod.metadata.labels;
     let workload = owner::resolve(&first.api_version, &first.kind, &first.name, |k| labels.get(k).map(|v| v.as_str()));
     let target = TargetKey {

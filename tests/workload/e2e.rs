@@ -24,8 +24,10 @@ use kube::runtime::watcher::{self, Event};
 use parking_lot::Mutex;
 use serde_json::{Value, json};
 
-use super::serve::{NS, SERVICE, register_shipped_webhooks, serve_cluster, wait_ready};
-use super::support::{RequestLog, create, deployment, dpa, eventually, pods_of, recording_client};
+use super::serve::{register_shipped_webhooks, wait_ready};
+use super::support::{
+    NS, RequestLog, SERVICE, create, deployment, dpa, eventually, pods_of, recording_client, serve_cluster,
+};
 
 const AUTOSCALER_ID: &str = "autoscaling.datadoghq.com/autoscaler-id";
 const REC_ID: &str = "autoscaling.datadoghq.com/rec-id";

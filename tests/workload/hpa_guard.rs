@@ -3,61 +3,28 @@
 //! with the warning shown to the user, through autoscaling/v2 and v1 alike; other HPAs edit freely.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use autoscaling_apiserver::server::auth::{AuthnOptions, AuthzOptions};
-use autoscaling_apiserver::server::tls::CertSource;
-use autoscaling_apiserver::server::{
-    AdmissionWebhook, ProviderNotBuilt, RunningServer, ServeConfig, Webhooks, start_with_webhooks,
-};
+use autoscaling_apiserver::server::{AdmissionWebhook, RunningServer};
 use autoscaling_apiserver::workload::{AutoscalingStack, StackConfig};
-use base64::Engine;
 use serde_json::{Value, json};
 
-use super::support::{api_for, cluster, create, deployment};
+use super::support::{api_for, cluster, create, deployment, register_webhook, webhook_server};
 
 const MANAGED: &str = "autoscaling.datadoghq.com/managed-by-dpa";
 
+/// Our server serving the stack's `/hpa-autoscaling` guard, registered for HPA UPDATEs with the
+/// DCA's matchCondition.
 async fn server(admin: &kube::Client, stack: &AutoscalingStack) -> RunningServer {
-    let config = ServeConfig {
-        secure_addr: "127.0.0.1:0".parse().unwrap(),
-        metrics_addr: "127.0.0.1:0".parse().unwrap(),
-        certs: CertSource::SelfSigned { service: "autoscaling-apiserver".into(), namespace: "datadog".into() },
-        allow_legacy_tls: false,
-        cert_poll_interval: Duration::from_secs(1),
-        authn: AuthnOptions::default(),
-        authz: AuthzOptions::default(),
-    };
     let guard: Arc<dyn AdmissionWebhook> = stack.hpa_guard();
-    let webhooks = Webhooks::default().with("/hpa-autoscaling", guard);
-    start_with_webhooks(config, admin.clone(), Arc::new(ProviderNotBuilt), webhooks).await.unwrap()
-}
-
-async fn register(admin: &kube::Client, server: &RunningServer) {
-    let port = server.secure_addr.port();
-    create(admin, json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "datadog"}})).await;
-    create(
-        admin,
-        json!({"apiVersion": "v1", "kind": "Service",
-        "metadata": {"name": "autoscaling-apiserver", "namespace": "datadog"},
-        "spec": {"type": "ExternalName", "externalName": "localhost", "ports": [{"port": port, "name": "https"}]}}),
-    )
-    .await;
-    let ca = base64::engine::general_purpose::STANDARD.encode(server.ca_pem.as_deref().unwrap());
-    create(
-        admin,
-        json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
-        "metadata": {"name": "datadog-hpa-webhook"},
-        "webhooks": [{"name": "hpa-autoscaling.datadoghq.com", "admissionReviewVersions": ["v1"], "sideEffects": "None",
-            "failurePolicy": "Fail", "timeoutSeconds": 5,
-            "clientConfig": {"service": {"namespace": "datadog", "name": "autoscaling-apiserver",
-                "path": "/hpa-autoscaling", "port": port}, "caBundle": ca},
-            "matchConditions": [{"name": "managed-by-dpa",
-                "expression": format!("has(object.metadata.annotations) && '{MANAGED}' in object.metadata.annotations")}],
-            "rules": [{"operations": ["UPDATE"], "apiGroups": ["autoscaling"], "apiVersions": ["v1", "v2"],
-                "resources": ["horizontalpodautoscalers"]}]}]}),
-    )
-    .await;
+    let server = webhook_server(admin, "/hpa-autoscaling", guard).await;
+    let webhook = json!({"name": "hpa-autoscaling.datadoghq.com", "admissionReviewVersions": ["v1"],
+        "sideEffects": "None", "failurePolicy": "Fail", "timeoutSeconds": 5,
+        "matchConditions": [{"name": "managed-by-dpa",
+            "expression": format!("has(object.metadata.annotations) && '{MANAGED}' in object.metadata.annotations")}],
+        "rules": [{"operations": ["UPDATE"], "apiGroups": ["autoscaling"], "apiVersions": ["v1", "v2"],
+            "resources": ["horizontalpodautoscalers"]}]});
+    register_webhook(admin, &server, "datadog-hpa-webhook", "/hpa-autoscaling", webhook).await;
+    server
 }
 
 fn hpa(name: &str, max: i64, managed: bool) -> Value {
@@ -97,7 +64,6 @@ async fn edits_of_a_dpa_managed_hpa_are_reverted_with_a_warning() {
     let (dc, admin) = cluster().await;
     let stack = AutoscalingStack::start(admin.clone(), StackConfig::default());
     let server = server(&admin, &stack).await;
-    register(&admin, &server).await;
     create(&admin, deployment("web", 1)).await;
     create(&admin, hpa("web", 1000, true)).await;
     create(&admin, hpa("free", 10, false)).await;

@@ -6,14 +6,13 @@
 //! server's namespace and ownerless pods are never sent (counted at the server), and with the
 //! server stopped pods still start (`failurePolicy: Ignore`).
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use autoscaling_apiserver::config::Settings;
 use autoscaling_apiserver::devcluster::DevCluster;
 use autoscaling_apiserver::server::ServeConfig;
 use autoscaling_apiserver::stack::Stack;
-use autoscaling_apiserver::status::{self, StatusDocument};
+use autoscaling_apiserver::status;
 use autoscaling_apiserver::workload::crd::ContainerResources;
 use autoscaling_apiserver::workload::{DpaKey, ValueSource, VerticalValues};
 use base64::Engine;
@@ -21,40 +20,13 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::{Value, json};
 
-use super::support::{RequestLog, api_for, cluster, create, deployment, dpa, eventually, pods_of, recording_client};
-
-pub const NS: &str = "datadog";
-pub const SERVICE: &str = "autoscaling-apiserver";
-const HOST: &str = "autoscaling-apiserver.datadog.svc";
-
-/// devcluster with the DPA, profile and DatadogMetric CRDs and the server's namespace.
-pub async fn serve_cluster() -> (DevCluster, kube::Client) {
-    let (dc, admin) = cluster().await;
-    let path = format!("{}/deploy/01-crd-datadogmetrics.yaml", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap();
-    for doc in serde_saphyr::from_multiple::<Value>(&text).unwrap().into_iter().filter(|d| !d.is_null()) {
-        create(&admin, doc).await;
-    }
-    create(&admin, json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})).await;
-    (dc, admin)
-}
+use super::support::{
+    NS, RequestLog, SERVICE, api_for, create, deployment, dpa, eventually, https, pods_of, recording_client,
+    serve_cluster, serve_settings, status_of, url,
+};
 
 fn settings(autoscaling: bool) -> Settings {
-    let env = [
-        ("DD_API_KEY", "test-api-key"),
-        ("DD_APP_KEY", "test-app-key"),
-        ("DD_CLUSTER_NAME", "test"),
-        ("DD_POD_NAME", "serve-test"),
-        ("DD_KUBE_RESOURCES_NAMESPACE", NS),
-        ("DD_LEADER_ELECTION_DEFAULT_RESOURCE", "lease"),
-        // No DatadogMetric exists: the provider never calls it.
-        ("DD_EXTERNAL_METRICS_PROVIDER_ENDPOINT", "http://127.0.0.1:9"),
-        ("DD_AUTOSCALING_WORKLOAD_ENABLED", if autoscaling { "true" } else { "false" }),
-    ];
-    let env: Vec<(String, String)> = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-    let (settings, problems) = autoscaling_apiserver::config::load(None, env, &[]).unwrap();
-    assert!(problems.is_empty(), "{problems:?}");
-    settings
+    serve_settings(&[("DD_AUTOSCALING_WORKLOAD_ENABLED", if autoscaling { "true" } else { "false" })])
 }
 
 /// The stack as `serve` starts it, its Kubernetes requests recorded.
@@ -64,23 +36,6 @@ async fn serve(dc: &DevCluster, autoscaling: bool) -> (Stack, RequestLog) {
     (stack, log)
 }
 
-/// HTTPS to the server under its Service name (the certificate's), connecting to 127.0.0.1.
-fn https(stack: &Stack) -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let ca = reqwest::Certificate::from_pem(stack.server.ca_pem.as_deref().unwrap().as_bytes()).unwrap();
-    let addr: SocketAddr = stack.server.secure_addr;
-    reqwest::Client::builder()
-        .add_root_certificate(ca)
-        .resolve(HOST, addr)
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap()
-}
-
-fn url(stack: &Stack, path: &str) -> String {
-    format!("https://{HOST}:{}{path}", stack.server.secure_addr.port())
-}
-
 pub async fn wait_ready(stack: &Stack) {
     let client = https(stack);
     eventually("/readyz OK", || {
@@ -88,11 +43,6 @@ pub async fn wait_ready(stack: &Stack) {
         async move { request.send().await.is_ok_and(|r| r.status() == 200) }
     })
     .await;
-}
-
-async fn status_of(stack: &Stack) -> StatusDocument {
-    let url = format!("http://{}/status", stack.server.metrics_addr);
-    status::fetch(&url, Duration::from_secs(10)).await.unwrap()
 }
 
 /// A pod CREATE review for a pod of ReplicaSet `web-5d4f8` (Deployment `web`).

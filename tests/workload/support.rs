@@ -1,10 +1,20 @@
 //! Helpers: devcluster with the deploy/ CRDs, a kube client that records every request it sends,
-//! object creation from JSON, and polling with a deadline.
+//! object creation from JSON, our server serving one admission webhook and its registration in
+//! devcluster, and polling with a deadline.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use autoscaling_apiserver::devcluster::DevCluster;
+use autoscaling_apiserver::server::auth::{AuthnOptions, AuthzOptions};
+use autoscaling_apiserver::server::tls::CertSource;
+use autoscaling_apiserver::server::{
+    AdmissionWebhook, ProviderNotBuilt, RunningServer, ServeConfig, Webhooks, start_with_webhooks,
+};
+use autoscaling_apiserver::stack::Stack;
+use autoscaling_apiserver::status::{self, StatusDocument};
+use base64::Engine;
 use kube::api::{Api, DynamicObject, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use parking_lot::Mutex;
@@ -118,6 +128,114 @@ pub fn dpa(name: &str, target: &str) -> Value {
         "spec": {"owner": "Local", "targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": target},
             "objectives": [{"type": "PodResource",
                 "podResource": {"name": "cpu", "value": {"type": "Utilization", "utilization": 70}}}]}})
+}
+
+/// Our server on 127.0.0.1 (certificate for the `autoscaling-apiserver.datadog` Service) serving
+/// `webhook` at `path`.
+pub async fn webhook_server(admin: &kube::Client, path: &str, webhook: Arc<dyn AdmissionWebhook>) -> RunningServer {
+    let config = ServeConfig {
+        secure_addr: "127.0.0.1:0".parse().unwrap(),
+        metrics_addr: "127.0.0.1:0".parse().unwrap(),
+        certs: CertSource::SelfSigned { service: "autoscaling-apiserver".into(), namespace: "datadog".into() },
+        allow_legacy_tls: false,
+        cert_poll_interval: Duration::from_secs(1),
+        authn: AuthnOptions::default(),
+        authz: AuthzOptions::default(),
+    };
+    let webhooks = Webhooks::default().with(path, webhook);
+    start_with_webhooks(config, admin.clone(), Arc::new(ProviderNotBuilt), webhooks).await.unwrap()
+}
+
+/// Registers `server` in devcluster: namespace `datadog`, an ExternalName `localhost` Service to its
+/// port, and the MutatingWebhookConfiguration `configuration` holding `webhook` (everything but its
+/// `clientConfig`, which points at `path` with the server's caBundle).
+pub async fn register_webhook(
+    admin: &kube::Client,
+    server: &RunningServer,
+    configuration: &str,
+    path: &str,
+    mut webhook: Value,
+) {
+    let port = server.secure_addr.port();
+    create(admin, json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "datadog"}})).await;
+    create(
+        admin,
+        json!({"apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "autoscaling-apiserver", "namespace": "datadog"},
+        "spec": {"type": "ExternalName", "externalName": "localhost", "ports": [{"port": port, "name": "https"}]}}),
+    )
+    .await;
+    let ca = base64::engine::general_purpose::STANDARD.encode(server.ca_pem.as_deref().unwrap());
+    webhook["clientConfig"] = json!({"service": {"namespace": "datadog", "name": "autoscaling-apiserver",
+        "path": path, "port": port}, "caBundle": ca});
+    create(
+        admin,
+        json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
+        "metadata": {"name": configuration}, "webhooks": [webhook]}),
+    )
+    .await;
+}
+
+/// The server's namespace in the `serve` tests.
+pub const NS: &str = "datadog";
+
+/// devcluster with the DPA, profile and DatadogMetric CRDs and the server's namespace.
+pub async fn serve_cluster() -> (DevCluster, kube::Client) {
+    let (dc, admin) = cluster().await;
+    let path = format!("{}/deploy/01-crd-datadogmetrics.yaml", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    for doc in serde_saphyr::from_multiple::<Value>(&text).unwrap().into_iter().filter(|d| !d.is_null()) {
+        create(&admin, doc).await;
+    }
+    create(&admin, json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})).await;
+    (dc, admin)
+}
+
+/// Settings of `serve` for the tests (keys, cluster name, a lease in [`NS`], no Datadog call),
+/// with `extra` environment variables on top.
+pub fn serve_settings(extra: &[(&str, &str)]) -> autoscaling_apiserver::config::Settings {
+    let base = [
+        ("DD_API_KEY", "test-api-key"),
+        ("DD_APP_KEY", "test-app-key"),
+        ("DD_CLUSTER_NAME", "test"),
+        ("DD_POD_NAME", "serve-test"),
+        ("DD_KUBE_RESOURCES_NAMESPACE", NS),
+        ("DD_LEADER_ELECTION_DEFAULT_RESOURCE", "lease"),
+        // No DatadogMetric exists: the provider never calls it.
+        ("DD_EXTERNAL_METRICS_PROVIDER_ENDPOINT", "http://127.0.0.1:9"),
+    ];
+    let env: Vec<(String, String)> =
+        base.iter().chain(extra).map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    let (settings, problems) = autoscaling_apiserver::config::load(None, env, &[]).unwrap();
+    assert!(problems.is_empty(), "{problems:?}");
+    settings
+}
+
+/// The server's Service in the `serve` tests, and its DNS name (the certificate's).
+pub const SERVICE: &str = "autoscaling-apiserver";
+pub const HOST: &str = "autoscaling-apiserver.datadog.svc";
+
+/// HTTPS to the server under its Service name (the certificate's), connecting to 127.0.0.1.
+pub fn https(stack: &Stack) -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let ca = reqwest::Certificate::from_pem(stack.server.ca_pem.as_deref().unwrap().as_bytes()).unwrap();
+    let addr: SocketAddr = stack.server.secure_addr;
+    reqwest::Client::builder()
+        .add_root_certificate(ca)
+        .resolve(HOST, addr)
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+pub fn url(stack: &Stack, path: &str) -> String {
+    format!("https://{HOST}:{}{path}", stack.server.secure_addr.port())
+}
+
+/// The server's `/status` document (its metrics port).
+pub async fn status_of(stack: &Stack) -> StatusDocument {
+    let url = format!("http://{}/status", stack.server.metrics_addr);
+    status::fetch(&url, Duration::from_secs(10)).await.unwrap()
 }
 
 /// Pods of `default` whose `app` label is `app`.

@@ -22,7 +22,7 @@ use kube::api::{Api, Patch, PatchParams};
 use serde_json::{Value, json};
 
 use super::support::{api_for, cluster_with, create, deployment, eventually, pods_of};
-use super::webhook::{register, server};
+use super::webhook::server;
 
 struct Fixture {
     dc: DevCluster,
@@ -48,7 +48,6 @@ async fn fixture(template_annotations: Value, settings: WorkloadSettings, config
     let (dc, admin) = cluster_with(config).await;
     let stack = AutoscalingStack::start(admin.clone(), StackConfig::default());
     let server = server(&admin, &stack).await;
-    register(&admin, &server).await;
     let mut web = deployment("web", 2);
     web["spec"]["template"]["metadata"]["annotations"] = template_annotations;
     create(&admin, web).await;

@@ -4,59 +4,26 @@
 //! the Deployment's pods (the first ones and a scale-up's) carry the recommendation.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use autoscaling_apiserver::server::auth::{AuthnOptions, AuthzOptions};
-use autoscaling_apiserver::server::tls::CertSource;
-use autoscaling_apiserver::server::{
-    AdmissionWebhook, ProviderNotBuilt, RunningServer, ServeConfig, Webhooks, start_with_webhooks,
-};
+use autoscaling_apiserver::server::{AdmissionWebhook, RunningServer};
 use autoscaling_apiserver::workload::{AutoscalingStack, StackConfig};
-use base64::Engine;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Patch, PatchParams};
 use serde_json::{Value, json};
 
-use super::support::{api_for, cluster, create, deployment, dpa, eventually, pods_of};
+use super::support::{
+    api_for, cluster, create, deployment, dpa, eventually, pods_of, register_webhook, webhook_server,
+};
 
+/// Our server serving the stack's `/autoscaling` webhook, registered for pod CREATEs.
 pub async fn server(admin: &kube::Client, stack: &AutoscalingStack) -> RunningServer {
-    let config = ServeConfig {
-        secure_addr: "127.0.0.1:0".parse().unwrap(),
-        metrics_addr: "127.0.0.1:0".parse().unwrap(),
-        certs: CertSource::SelfSigned { service: "autoscaling-apiserver".into(), namespace: "datadog".into() },
-        allow_legacy_tls: false,
-        cert_poll_interval: Duration::from_secs(1),
-        authn: AuthnOptions::default(),
-        authz: AuthzOptions::default(),
-    };
     let webhook: Arc<dyn AdmissionWebhook> = stack.webhook();
-    let webhooks = Webhooks::default().with("/autoscaling", webhook);
-    start_with_webhooks(config, admin.clone(), Arc::new(ProviderNotBuilt), webhooks).await.unwrap()
-}
-
-/// The Service and MutatingWebhookConfiguration that send pod CREATEs to our server.
-pub async fn register(admin: &kube::Client, server: &RunningServer) {
-    let port = server.secure_addr.port();
-    create(admin, json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "datadog"}})).await;
-    create(
-        admin,
-        json!({"apiVersion": "v1", "kind": "Service",
-        "metadata": {"name": "autoscaling-apiserver", "namespace": "datadog"},
-        "spec": {"type": "ExternalName", "externalName": "localhost", "ports": [{"port": port, "name": "https"}]}}),
-    )
-    .await;
-    let ca = base64::engine::general_purpose::STANDARD.encode(server.ca_pem.as_deref().unwrap());
-    create(
-        admin,
-        json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
-        "metadata": {"name": "datadog-webhook"},
-        "webhooks": [{"name": "autoscaling.datadoghq.com", "admissionReviewVersions": ["v1"], "sideEffects": "None",
-            "failurePolicy": "Fail", "timeoutSeconds": 5, "reinvocationPolicy": "IfNeeded",
-            "clientConfig": {"service": {"namespace": "datadog", "name": "autoscaling-apiserver",
-                "path": "/autoscaling", "port": port}, "caBundle": ca},
-            "rules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"]}]}]}),
-    )
-    .await;
+    let server = webhook_server(admin, "/autoscaling", webhook).await;
+    let webhook = json!({"name": "autoscaling.datadoghq.com", "admissionReviewVersions": ["v1"], "sideEffects": "None",
+        "failurePolicy": "Fail", "timeoutSeconds": 5, "reinvocationPolicy": "IfNeeded",
+        "rules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"]}]});
+    register_webhook(admin, &server, "datadog-webhook", "/autoscaling", webhook).await;
+    server
 }
 
 /// How many AdmissionReviews the server answered with 200.
@@ -98,7 +65,6 @@ async fn pods_of_a_dpa_target_are_patched_through_devcluster_admission() {
     let (dc, admin) = cluster().await;
     let stack = AutoscalingStack::start(admin.clone(), StackConfig::default());
     let server = server(&admin, &stack).await;
-    register(&admin, &server).await;
 
     // Gate closed: the webhook is called and the pod is admitted unchanged.
     create(&admin, deployment("early", 1)).await;

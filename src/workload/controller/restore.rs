@@ -14,6 +14,8 @@ use crate::workload::model::{
     CUSTOM_RECOMMENDER_ANNOTATION, ConditionError, CustomRecommenderConfig, HorizontalValues, PodAutoscalerInternal,
     Reason, ValueSource, VerticalValues,
 };
+use crate::workload::vertical::FORCE_RESOURCES_ANNOTATION;
+use crate::workload::vertical::constraints::forced_problems;
 
 /// The internal state of a DPA read from Kubernetes (`now` stands in for missing timestamps).
 pub fn from_object(dpa: &DatadogPodAutoscaler, now: Timestamp) -> PodAutoscalerInternal {
@@ -42,7 +44,8 @@ pub fn adopt_object(internal: &mut PodAutoscalerInternal, dpa: &DatadogPodAutosc
 }
 
 /// Copies the object's annotations and parses the custom-recommender one; a parse error
-/// becomes the DPA's error.
+/// becomes the DPA's error, as do values of the `force-resources` annotation that cannot be used
+/// (they are ignored, so the user must be told).
 pub fn read_annotations(internal: &mut PodAutoscalerInternal, dpa: &DatadogPodAutoscaler) {
     internal.annotations = dpa.metadata.annotations.clone().unwrap_or_default();
     match parse_custom_recommender(internal) {
@@ -51,6 +54,14 @@ pub fn read_annotations(internal: &mut PodAutoscalerInternal, dpa: &DatadogPodAu
             internal.custom_recommender = None;
             internal.error = Some(e);
         }
+    }
+    if internal.error.is_none()
+        && let Some(problem) = internal.annotation(FORCE_RESOURCES_ANNOTATION).and_then(forced_problems)
+    {
+        internal.error = Some(ConditionError::new(
+            Reason::InvalidSpec,
+            format!("annotation {FORCE_RESOURCES_ANNOTATION}: {problem}; only its usable values are forced"),
+        ));
     }
 }
 

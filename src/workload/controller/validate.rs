@@ -1,6 +1,9 @@
 //! Validation of a DPA before any scaling (spec §10.5), with the DCA's texts and reasons: the
 //! per-cluster limit, the self-target refusal, the spec checks the CRD schema cannot express, and
-//! the target's group/version (`InvalidTargetRef`).
+//! the target's group/version (`InvalidTargetRef`). Cluster profiles validate their templates with
+//! [`validate_spec`] too. Beyond the DCA's checks, every constraint quantity must parse, be
+//! non-negative and fit Kubernetes' 64-bit milli-units (the error names the container, field and
+//! resource), so an absurd bound never reaches pods.
 
 use kube::core::GroupVersionKind;
 
@@ -79,15 +82,36 @@ fn validate_constraints(spec: &DatadogPodAutoscalerSpec) -> Result<(), Condition
 }
 
 fn validate_container(container: &ContainerConstraints) -> Result<(), ConditionError> {
-    validate_bounds(&container.name, container.min_allowed.as_ref(), container.max_allowed.as_ref())?;
-    if let Some(requests) = &container.requests {
-        validate_bounds(&container.name, requests.min_allowed.as_ref(), requests.max_allowed.as_ref())?;
+    let name = container.name.as_str();
+    let requests = container.requests.as_ref();
+    let lists = [
+        ("minAllowed", container.min_allowed.as_ref()),
+        ("maxAllowed", container.max_allowed.as_ref()),
+        ("requests.minAllowed", requests.and_then(|r| r.min_allowed.as_ref())),
+        ("requests.maxAllowed", requests.and_then(|r| r.max_allowed.as_ref())),
+    ];
+    for (field, list) in lists {
+        for (resource, quantity) in list.into_iter().flatten() {
+            check_quantity(name, field, resource, &quantity.0)?;
+        }
     }
-    Ok(())
+    validate_bounds(name, container.min_allowed.as_ref(), container.max_allowed.as_ref())?;
+    validate_bounds(name, requests.and_then(|r| r.min_allowed.as_ref()), requests.and_then(|r| r.max_allowed.as_ref()))
 }
 
-/// `minAllowed ≤ maxAllowed` for every resource bounded on both sides; an unparsable quantity is
-/// an error naming the container and resource.
+/// A bound must be a quantity, not negative (negative values are the vertical step's
+/// limit-removal sentinel) and small enough for Kubernetes' 64-bit milli-units.
+fn check_quantity(container: &str, field: &str, resource: &str, q: &str) -> Result<(), ConditionError> {
+    let at = |what: String| invalid(format!("container {container:?}: {field} {resource} ({q}) {what}"));
+    match milli_value(q) {
+        Err(e) => Err(at(format!("is not a quantity: {e}"))),
+        Ok(m) if m < 0 => Err(at("must not be negative".into())),
+        Ok(i64::MAX) => Err(at("is too large for a resource quantity".into())),
+        Ok(_) => Ok(()),
+    }
+}
+
+/// `minAllowed ≤ maxAllowed` for every resource bounded on both sides (quantities already checked).
 fn validate_bounds(
     container: &str,
     min: Option<&ResourceList>,
@@ -96,12 +120,7 @@ fn validate_bounds(
     let (Some(min), Some(max)) = (min, max) else { return Ok(()) };
     for (resource, low) in min {
         let Some(high) = max.get(resource) else { continue };
-        let parse = |q: &str, side: &str| {
-            milli_value(q).map_err(|e| {
-                invalid(format!("container {container:?}: {side} {resource} ({q}) is not a quantity: {e}"))
-            })
-        };
-        if parse(&low.0, "minAllowed")? > parse(&high.0, "maxAllowed")? {
+        if milli_value(&low.0).ok() > milli_value(&high.0).ok() {
             return Err(invalid(format!(
                 "container {container:?}: minAllowed {resource} ({}) must be less than or equal to maxAllowed ({})",
                 low.0, high.0

@@ -4,10 +4,8 @@
 //! that a v1alpha1 object without a spec (the operator's scaffold sample) still reads, and its
 //! conversion says what is missing.
 
-use std::borrow::Cow;
-
+use crate::apimachinery::resource::namespaced_resource;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::core::{NamespaceResourceScope, Resource};
 use serde::{Deserialize, Serialize};
 
 use super::common::{
@@ -129,26 +127,4 @@ impl DatadogPodAutoscalerV1Alpha1 {
     }
 }
 
-impl Resource for DatadogPodAutoscalerV1Alpha1 {
-    type DynamicType = ();
-    type Scope = NamespaceResourceScope;
-
-    fn kind(_: &()) -> Cow<'_, str> {
-        "DatadogPodAutoscaler".into()
-    }
-    fn group(_: &()) -> Cow<'_, str> {
-        super::GROUP.into()
-    }
-    fn version(_: &()) -> Cow<'_, str> {
-        "v1alpha1".into()
-    }
-    fn plural(_: &()) -> Cow<'_, str> {
-        "datadogpodautoscalers".into()
-    }
-    fn meta(&self) -> &ObjectMeta {
-        &self.metadata
-    }
-    fn meta_mut(&mut self) -> &mut ObjectMeta {
-        &mut self.metadata
-    }
-}
+namespaced_resource!(DatadogPodAutoscalerV1Alpha1, group: super::GROUP, version: "v1alpha1", kind: "DatadogPodAutoscaler", plural: "datadogpodautoscalers");

@@ -1,12 +1,11 @@
 //! The fields of a Pod the index reads: decoding into this partial type skips everything else of
 //! the Pod (volumes, env, probes, status details), and a [`PodEntry`] keeps fewer still.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use crate::apimachinery::resource::namespaced_resource;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::core::{NamespaceResourceScope, Resource};
 use serde::Deserialize;
 
 use crate::workload::{AUTOSCALER_ID_ANNOTATION, REC_ID_ANNOTATION};
@@ -74,29 +73,7 @@ pub struct ConditionFields {
     pub last_transition_time: Option<String>,
 }
 
-impl Resource for PodFields {
-    type DynamicType = ();
-    type Scope = NamespaceResourceScope;
-
-    fn kind(_: &()) -> Cow<'_, str> {
-        "Pod".into()
-    }
-    fn group(_: &()) -> Cow<'_, str> {
-        "".into()
-    }
-    fn version(_: &()) -> Cow<'_, str> {
-        "v1".into()
-    }
-    fn plural(_: &()) -> Cow<'_, str> {
-        "pods".into()
-    }
-    fn meta(&self) -> &ObjectMeta {
-        &self.metadata
-    }
-    fn meta_mut(&mut self) -> &mut ObjectMeta {
-        &mut self.metadata
-    }
-}
+namespaced_resource!(PodFields, group: "", version: "v1", kind: "Pod", plural: "pods");
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum PodPhase {

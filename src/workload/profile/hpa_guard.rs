@@ -1,8 +1,8 @@
 //! The `/hpa-autoscaling` mutating webhook (spec §10.13, §11): an UPDATE of an HPA that a DPA took
 //! over (both the old and the new object carry `autoscaling.datadoghq.com/managed-by-dpa`) is
 //! allowed with a JSON patch putting the old `spec` back, and a warning kubectl shows. Any other
-//! request is allowed unchanged; an unreadable one is allowed with a message naming the problem
-//! (an HPA is never blocked by us). Works for `autoscaling/v1` and `v2` alike: the spec is copied
+//! request is allowed unchanged; an unreadable one, or one for another kind, is allowed with a
+//! message naming the problem (an HPA is never blocked by us). Works for `autoscaling/v1` and `v2` alike: the spec is copied
 //! as the review carries it, never re-encoded through a typed HPA.
 
 use base64::Engine;
@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use super::MANAGED_BY_DPA_ANNOTATION;
 use crate::server::AdmissionWebhook;
+use crate::workload::webhook::RequestKind;
 
 /// The HPA guard; stateless.
 #[derive(Clone, Copy, Debug, Default)]
@@ -41,6 +42,8 @@ struct Request {
     namespace: Option<String>,
     #[serde(default)]
     name: Option<String>,
+    #[serde(default)]
+    kind: Option<RequestKind>,
     #[serde(default)]
     object: Option<Value>,
     #[serde(default)]
@@ -88,6 +91,9 @@ fn managed_by(obj: &Value) -> Option<&str> {
 fn revert(request: &Request) -> Result<Option<(Value, String)>, String> {
     if request.operation.as_deref().is_some_and(|op| op != "UPDATE") {
         return Ok(None);
+    }
+    if let Some(kind) = request.kind.as_ref().filter(|k| !k.is("autoscaling", "HorizontalPodAutoscaler")) {
+        return Err(format!("AdmissionReview for {}: /hpa-autoscaling guards only HPAs", kind.describe()));
     }
     let object = request.object.as_ref().filter(|o| o.is_object());
     let Some(object) = object else {
@@ -208,5 +214,37 @@ mod tests {
         assert_eq!(r["response"]["status"]["message"], "HPA prod/web: the old object has no spec to restore");
         let r: Value = serde_json::from_slice(&review(br#"{"request": {"uid": 5}}"#)).unwrap();
         assert_eq!(r["response"]["allowed"], true);
+    }
+
+    #[test]
+    fn other_kinds_missing_requests_and_odd_values_are_never_patched() {
+        let body = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+            "request": {"uid": "u-2", "operation": "UPDATE", "namespace": "prod", "name": "web",
+                "kind": {"group": "apps", "version": "v1", "kind": "Deployment"},
+                "object": hpa(5, true), "oldObject": hpa(1000, true)}});
+        let r: Value = serde_json::from_slice(&review(body.to_string().as_bytes())).unwrap();
+        assert_eq!(
+            r["response"],
+            json!({"uid": "u-2", "allowed": true,
+                "status": {"message": "AdmissionReview for apps/v1 Deployment: /hpa-autoscaling guards only HPAs"}})
+        );
+        for body in [
+            json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview"}),
+            json!({"kind": "AdmissionReview", "request": null}),
+            json!([1, 2, 3]),
+            json!("AdmissionReview"),
+        ] {
+            let r: Value = serde_json::from_slice(&review(body.to_string().as_bytes())).unwrap();
+            assert_eq!(r["kind"], "AdmissionReview", "{body}");
+            assert_eq!(r["response"]["allowed"], true, "{body}");
+            assert!(r["response"].get("patch").is_none(), "{body}");
+        }
+        // Annotations that are not strings, a managed-by value that is not a DPA name.
+        let mut odd = hpa(5, true);
+        odd["metadata"]["annotations"] = json!({MANAGED_BY_DPA_ANNOTATION: 42});
+        assert_eq!(ask("UPDATE", odd, hpa(1000, true))["response"], json!({"uid": "u-1", "allowed": true}));
+        let mut empty = hpa(5, true);
+        empty["metadata"]["annotations"] = json!({MANAGED_BY_DPA_ANNOTATION: ""});
+        assert_eq!(ask("UPDATE", empty, hpa(1000, true))["response"], json!({"uid": "u-1", "allowed": true}));
     }
 }

@@ -102,6 +102,52 @@ pub fn parse_forced(annotation: Option<&str>) -> Vec<ContainerResources> {
         .collect()
 }
 
+/// What [`parse_forced`] would ignore in a `force-resources` annotation, named entry by entry
+/// (`None` when everything in it is used): the DPA's `Error` condition shows it.
+pub fn forced_problems(annotation: &str) -> Option<String> {
+    let entries = match serde_json::from_str::<Vec<Value>>(annotation) {
+        Ok(entries) => entries,
+        Err(e) => return Some(format!("not a JSON list of container resources: {e}")),
+    };
+    let mut problems = Vec::new();
+    for (i, entry) in entries.iter().enumerate() {
+        let Some(name) = entry.get("name").and_then(Value::as_str).filter(|n| !n.is_empty()) else {
+            problems.push(format!("[{i}]: a container name is required"));
+            continue;
+        };
+        for list in ["requests", "limits"] {
+            let Some(values) = entry.get(list).filter(|v| !v.is_null()) else { continue };
+            let Some(values) = values.as_object() else {
+                problems.push(format!("[{i}] ({name}): {list} is not a map of quantities"));
+                continue;
+            };
+            for (resource, value) in values {
+                if let Some(problem) = forced_value_problem(resource, value) {
+                    problems.push(format!("[{i}] ({name}): {list}.{resource} {problem}"));
+                }
+            }
+        }
+    }
+    (!problems.is_empty()).then(|| problems.join("; "))
+}
+
+/// Why one forced value is ignored, if it is.
+fn forced_value_problem(resource: &str, value: &Value) -> Option<String> {
+    if resource != "cpu" && resource != "memory" {
+        return Some("cannot be forced (only cpu and memory)".into());
+    }
+    let text = match value {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        other => return Some(format!("({other}) is not a quantity")),
+    };
+    match milli_value(&text) {
+        Err(e) => Some(format!("({text}) is not a quantity: {e}")),
+        Ok(m) if m <= 0 => Some(format!("({text}) must be positive")),
+        Ok(_) => None,
+    }
+}
+
 /// The recommendation after forced resources and constraints.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Constrained {

@@ -105,6 +105,29 @@ fn only_usable_forced_values_are_overlaid() {
 }
 
 #[test]
+fn every_ignored_forced_value_is_named() {
+    use super::constraints::forced_problems;
+    let problems = forced_problems(
+        r#"[{"name": "app", "requests": {"cpu": "0", "nvidia.com/gpu": "1", "memory": "300Mi"}, "limits": {"cpu": "-1"}},
+            {"requests": {"cpu": "1"}}, {"name": "other", "requests": {"cpu": "-2", "memory": "lots"}, "limits": 5}]"#,
+    );
+    assert_eq!(
+        problems.as_deref(),
+        Some(
+            "[0] (app): requests.cpu (0) must be positive; [0] (app): requests.nvidia.com/gpu cannot be forced (only \
+             cpu and memory); [0] (app): limits.cpu (-1) must be positive; [1]: a container name is required; \
+             [2] (other): requests.cpu (-2) must be positive; [2] (other): requests.memory (lots) is not a quantity: \
+             quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'; \
+             [2] (other): limits is not a map of quantities"
+        )
+    );
+    let not_a_list = forced_problems(r#"{"name": "app"}"#).unwrap();
+    assert!(not_a_list.starts_with("not a JSON list of container resources: invalid type: map"), "{not_a_list}");
+    assert_eq!(forced_problems(r#"[{"name": "app", "requests": {"cpu": 2, "memory": "1Gi"}, "limits": null}]"#), None);
+    assert_eq!(forced_problems("[]"), None);
+}
+
+#[test]
 fn forcing_twice_changes_nothing_more() {
     let forced = parse_forced(Some(
         r#"[{"name": "app", "requests": {"cpu": "2"}}, {"name": "w", "limits": {"memory": "1Gi"}}]"#,

@@ -154,3 +154,95 @@ fn bad_input_is_allowed_with_a_message_naming_the_problem() {
     let message = r["status"]["message"].as_str().unwrap();
     assert!(message.starts_with("AdmissionReview with an unreadable pod: invalid type: integer `42`"), "{message}");
 }
+
+/// The response to a review whose `request` is `request`, gate open, DPA `web` with a recommendation.
+fn answer_request(request: Value) -> Value {
+    let s = state(&[dpa("web", "web", json!({}), Some(vertical()))]);
+    s.gate.open("test");
+    let body = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": request});
+    answer(&s, &serde_json::to_vec(&body).unwrap())
+}
+
+fn pod_request(extra: Value) -> Value {
+    let mut r = json!({"uid": "u-9", "namespace": "prod", "operation": "CREATE",
+        "kind": {"group": "", "version": "v1", "kind": "Pod"}, "object": pod("web-7c9d5b6f4")});
+    for (k, v) in extra.as_object().cloned().unwrap_or_default() {
+        r[k] = v;
+    }
+    r
+}
+
+fn message_of(response: &Value) -> &str {
+    assert_eq!(response["allowed"], true, "{response}");
+    assert!(response.get("patch").is_none(), "{response}");
+    response["status"]["message"].as_str().unwrap_or_else(|| panic!("a message: {response}"))
+}
+
+#[test]
+fn reviews_of_anything_but_a_pod_create_are_allowed_unpatched_with_a_message() {
+    let deployment = json!({"kind": {"group": "apps", "version": "v1", "kind": "Deployment"}});
+    assert_eq!(
+        message_of(&answer_request(pod_request(deployment))),
+        "AdmissionReview for apps/v1 Deployment: /autoscaling patches only pods"
+    );
+    assert_eq!(
+        message_of(&answer_request(pod_request(json!({"operation": "UPDATE"})))),
+        "AdmissionReview for a pod UPDATE: /autoscaling patches pods only on CREATE"
+    );
+    assert_eq!(
+        message_of(&answer_request(pod_request(json!({"object": null})))),
+        "AdmissionReview for a pod CREATE without request.object: nothing to patch"
+    );
+    let s = state(&[]);
+    s.gate.open("test");
+    for body in [json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview"}), json!({"request": null})] {
+        let r = answer(&s, &serde_json::to_vec(&body).unwrap());
+        assert_eq!(message_of(&r), "AdmissionReview without a request: nothing to patch");
+        assert_eq!(r["uid"], "");
+    }
+    let garbage: [&[u8]; 4] = [b"{\"request\": {\"uid\": \"u\", \"object\": ", b"null", b"\"pod\"", b"\xff\xfe"];
+    for garbage in garbage {
+        let r = answer(&s, garbage);
+        assert!(message_of(&r).starts_with("AdmissionReview with an unreadable pod: "), "{r}");
+    }
+    let r = answer_request(pod_request(json!({"kind": "Pod"})));
+    assert!(message_of(&r).starts_with("AdmissionReview with an unreadable pod: invalid type: string"), "{r}");
+}
+
+#[test]
+fn absurd_pod_resources_and_odd_owners_never_fail_the_pod() {
+    // Resources of every type and size: the webhook compares text only, then sets its values.
+    let mut absurd = pod("web-7c9d5b6f4");
+    absurd["spec"]["containers"][0]["resources"] =
+        json!({"requests": {"cpu": "1e30", "memory": -1}, "limits": {"cpu": {"x": 1}, "memory": "abc"}});
+    let r = answer_request(pod_request(json!({"object": absurd.clone()})));
+    let out = patched(&absurd, &r);
+    assert_eq!(
+        out["spec"]["containers"][0]["resources"],
+        json!({"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"cpu": {"x": 1}, "memory": "1Gi"}})
+    );
+    let mut not_a_map = pod("web-7c9d5b6f4");
+    not_a_map["spec"]["containers"][0]["resources"] = json!({"requests": "lots"});
+    let r = answer_request(pod_request(json!({"object": not_a_map})));
+    assert!(message_of(&r).starts_with("AdmissionReview with an unreadable pod: "), "{r}");
+
+    // An owner kind nobody autoscales, and a ReplicaSet that does not exist: resolved from the
+    // names alone (as the DCA does), so the latter still belongs to Deployment web.
+    let mut unknown = pod("web-7c9d5b6f4");
+    unknown["metadata"]["ownerReferences"] = json!([{"apiVersion": "example.com/v1", "kind": "Gizmo", "name": "web"}]);
+    assert_eq!(answer_request(pod_request(json!({"object": unknown}))), json!({"uid": "u-9", "allowed": true}));
+    let missing_rs = pod("web-5f6d7c8b9d");
+    let r = answer_request(pod_request(json!({"object": missing_rs.clone()})));
+    assert_eq!(patched(&missing_rs, &r)["metadata"]["annotations"]["autoscaling.datadoghq.com/rec-id"], "8d4b1f0c");
+    let mut nameless = pod("web-7c9d5b6f4");
+    nameless["metadata"]["ownerReferences"] = json!([{"kind": "ReplicaSet"}, {"kind": "Deployment", "name": "web"}]);
+    assert_eq!(answer_request(pod_request(json!({"object": nameless}))), json!({"uid": "u-9", "allowed": true}));
+
+    // A pod claiming a Deployment as its direct owner is not one of its replicas (spec §10.10).
+    let mut direct = pod("web-7c9d5b6f4");
+    direct["metadata"]["ownerReferences"] = json!([{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}]);
+    assert_eq!(
+        message_of(&answer_request(pod_request(json!({"object": direct})))),
+        "pod web-7c9d5b6f4-* is owned directly by Deployment prod/web: not a pod of its ReplicaSets, not patching"
+    );
+}

@@ -10,8 +10,8 @@ use k8s_openapi::api::coordination::v1::Lease;
 use kube::api::{Api, DeleteParams};
 use serde_json::{Value, json};
 
-use super::super::serve::{NS, register_shipped_webhooks, serve_cluster, wait_ready, webhook_calls};
-use super::super::support::{create, deployment, eventually};
+use super::super::serve::{register_shipped_webhooks, wait_ready, webhook_calls};
+use super::super::support::{NS, create, deployment, eventually, serve_cluster};
 use super::{AUTOSCALER_ID, Feed, annotation, dpas, events, live_pods, name, scale_writes, serve, settings};
 
 /// One pod more per 10 minutes, up to 5.

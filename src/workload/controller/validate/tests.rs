@@ -87,6 +87,53 @@ fn spec_errors_name_what_is_wrong() {
 }
 
 #[test]
+fn absurd_constraint_quantities_name_the_container_field_and_resource() {
+    let container = |c: Value| json!({"constraints": {"containers": [c]}});
+    let cases = [
+        (
+            container(json!({"name": "app", "maxAllowed": {"cpu": "abc"}})),
+            "container \"app\": maxAllowed cpu (abc) is not a quantity: quantities must match the regular \
+             expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'",
+        ),
+        (
+            container(json!({"name": "app", "minAllowed": {"memory": "-1"}})),
+            "container \"app\": minAllowed memory (-1) must not be negative",
+        ),
+        (
+            container(json!({"name": "app", "minAllowed": {"cpu": "1e30"}, "maxAllowed": {"cpu": "1e31"}})),
+            "container \"app\": minAllowed cpu (1e30) is too large for a resource quantity",
+        ),
+        (
+            container(json!({"name": "db", "requests": {"maxAllowed": {"cpu": "-500m"}}})),
+            "container \"db\": requests.maxAllowed cpu (-500m) must not be negative",
+        ),
+        (
+            container(json!({"name": "db", "requests": {"minAllowed": {"memory": "12Xi"}}})),
+            "container \"db\": requests.minAllowed memory (12Xi) is not a quantity: unable to parse quantity's suffix",
+        ),
+        (
+            container(json!({"name": "*", "maxAllowed": {"memory": "8Ei"}})),
+            "container \"*\": maxAllowed memory (8Ei) is too large for a resource quantity",
+        ),
+    ];
+    for (extra, message) in cases {
+        assert_eq!(error(extra), (Reason::InvalidSpec, message.to_string()));
+    }
+    // Large but representable bounds, integers and zero are fine.
+    let ok = container(json!({"name": "app", "minAllowed": {"cpu": 0, "memory": "0"},
+        "maxAllowed": {"cpu": 64, "memory": "1Pi"}}));
+    assert_eq!(validate_spec(&spec(ok)), Ok(()));
+}
+
+#[test]
+fn specs_the_dca_accepts_stay_valid() {
+    // No objective at all, or an empty list: the DCA refuses neither (the feed may still recommend).
+    for extra in [json!({"objectives": []}), json!({}), json!({"constraints": {}})] {
+        assert_eq!(validate_spec(&spec(extra.clone())), Ok(()), "{extra}");
+    }
+}
+
+#[test]
 fn target_refs_need_a_group_and_a_version() {
     let gvk = target_gvk(&spec(json!({}))).unwrap();
     assert_eq!((gvk.group.as_str(), gvk.version.as_str(), gvk.kind.as_str()), ("apps", "v1", "Deployment"));

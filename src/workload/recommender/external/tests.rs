@@ -185,3 +185,13 @@ fn tls_files_are_checked_and_named() {
     let files = TlsFiles { ca_file: Some(ca), cert_file: Some(crt), key_file: Some(key) };
     assert!(files.client_config().is_ok());
 }
+
+#[tokio::test]
+async fn a_huge_reply_is_refused_and_nothing_is_applied() {
+    // Valid JSON with a recommendation, but past the reply limit: read no further, apply nothing.
+    let body: &'static str = format!(r#"{{"targetReplicas": 5, "pad": "{}"}}"#, "x".repeat(MAX_REPLY_BYTES)).leak();
+    let (_server, d) = run_against(StatusCode::OK, body, Duration::ZERO, Duration::from_secs(10)).await;
+    let err = d.main.horizontal_error.unwrap();
+    assert!(err.ends_with("error reading response: larger than 1048576 bytes"), "{err}");
+    assert!(d.main.horizontal.is_none());
+}

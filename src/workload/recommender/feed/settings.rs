@@ -1,6 +1,9 @@
 //! `CONTAINER_AUTOSCALING_SETTINGS`: Remote DPA specs. Each entry upserts the internal DPA (spec
 //! replaced, `remoteVersion` = [`VERSION_OFFSET`] + the config version, `settings_timestamp` when it
-//! changed); after an error-free update, Remote DPAs no longer listed are marked `deleted`.
+//! changed); after an error-free update, Remote DPAs no longer listed are marked `deleted`. An entry
+//! whose spec fails the controller's spec validation (`InvalidSpec`), or that the CRD schema would
+//! refuse for an empty `objectives` list, is an error of its config and changes nothing; target
+//! problems show on the DPA's conditions as for any DPA.
 
 use std::collections::HashSet;
 
@@ -9,6 +12,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{RawConfig, SENDER};
+use crate::workload::controller::validate_spec;
 use crate::workload::crd::{
     DatadogPodAutoscalerSpec, DatadogPodAutoscalerV1Alpha1, DatadogPodAutoscalerV1Alpha1Spec, Owner,
 };
@@ -79,6 +83,15 @@ fn entry_item(entry: Value, version: u64) -> Result<SettingsItem, String> {
     }
     let id = format!("{}/{}", entry.namespace, entry.name);
     let mut spec = resolve_spec(&entry).map_err(|e| format!("PodAutoscaler {id}: {e}"))?;
+    // A spec the controller would refuse is refused here, so a bad update never replaces a working
+    // spec and the config shows the problem.
+    if spec.objectives.as_ref().is_some_and(Vec::is_empty) {
+        return Err(format!(
+            "PodAutoscaler {id}: objectives is an empty list: list at least one objective or leave it out \
+             (the DatadogPodAutoscaler CRD refuses an empty list)"
+        ));
+    }
+    validate_spec(&spec).map_err(|e| format!("PodAutoscaler {id}: invalid spec ({}): {}", e.reason, e.message))?;
     spec.remote_version = Some(VERSION_OFFSET.saturating_add(version));
     Ok(SettingsItem { key: DpaKey::new(entry.namespace, entry.name), spec })
 }

@@ -151,8 +151,7 @@ fn settings_accept_every_spec_form() {
         setting("prod", "web"),
         {"namespace": "prod", "name": "api", "specs": {"v1alpha1": v1alpha1.clone()}},
         {"namespace": "prod", "name": "legacy", "spec": v1alpha1},
-        {"namespace": "prod", "name": "plain", "spec": {"owner": "Remote", "targetRef": {"kind": "Deployment", "name": "p"},
-            "objectives": []}},
+        {"namespace": "prod", "name": "plain", "spec": {"owner": "Remote", "targetRef": {"kind": "Deployment", "name": "p"}}},
     ]));
     let (items, errors) = settings::parse(&list);
     assert!(errors.is_empty(), "{errors:?}");
@@ -394,3 +393,5 @@ async fn an_unreadable_source_changes_nothing() {
     assert!(status.source_error.unwrap().contains("/nonexistent"));
     assert_eq!(status.configs.len(), 1, "the last good states stay");
 }
+
+mod bad_input;

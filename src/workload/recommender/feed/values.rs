@@ -1,6 +1,7 @@
 //! `CONTAINER_AUTOSCALING_VALUES`: Datadog's recommendations, the protojson `WorkloadValuesList`.
 //! Manual values win over Auto ones; a missing timestamp is the receive time; missing replicas, a
-//! duplicated resource, an unparsable quantity or a request above its limit discard the entry.
+//! duplicated resource, an unparsable, negative or out-of-range quantity or a request above its
+//! limit discard the entry.
 //! The vertical hash is [`stable_hash`] of the container resources (before constraints). Values for
 //! a DPA the store does not hold are dropped; after an error-free update, DPAs not listed lose their
 //! main values. A DPA with a custom recommender takes only the vertical part (its horizontal values
@@ -236,7 +237,14 @@ fn resource_list(list: &[PayloadResource]) -> Result<Option<ResourceList>, Strin
         if out.contains_key(&r.name) {
             return Err(format!("resource {} is duplicated", r.name));
         }
-        milli_value(&r.value).map_err(|e| format!("cannot parse resource {} value {:?}: {e}", r.name, r.value))?;
+        let milli =
+            milli_value(&r.value).map_err(|e| format!("cannot parse resource {} value {:?}: {e}", r.name, r.value))?;
+        if milli < 0 {
+            return Err(format!("resource {} value {:?} is negative", r.name, r.value));
+        }
+        if milli == i64::MAX {
+            return Err(format!("resource {} value {:?} is too large for a resource quantity", r.name, r.value));
+        }
         out.insert(r.name.clone(), Quantity(r.value.clone()));
     }
     Ok((!out.is_empty()).then_some(out))

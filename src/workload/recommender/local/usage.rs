@@ -2,13 +2,12 @@
 //! (`metrics.k8s.io/v1beta1`, metrics-server) listed per namespace of a DPA target and kept as a
 //! small ring of points per container — a new point only when metrics-server's timestamp moved.
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
+use crate::apimachinery::resource::namespaced_resource;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::jiff::Timestamp;
-use kube::core::{NamespaceResourceScope, Resource};
 use parking_lot::RwLock;
 use serde::Deserialize;
 
@@ -36,29 +35,7 @@ pub struct ContainerMetrics {
     pub usage: BTreeMap<String, Quantity>,
 }
 
-impl Resource for PodMetrics {
-    type DynamicType = ();
-    type Scope = NamespaceResourceScope;
-
-    fn kind(_: &()) -> Cow<'_, str> {
-        "PodMetrics".into()
-    }
-    fn group(_: &()) -> Cow<'_, str> {
-        "metrics.k8s.io".into()
-    }
-    fn version(_: &()) -> Cow<'_, str> {
-        "v1beta1".into()
-    }
-    fn plural(_: &()) -> Cow<'_, str> {
-        "pods".into()
-    }
-    fn meta(&self) -> &ObjectMeta {
-        &self.metadata
-    }
-    fn meta_mut(&mut self) -> &mut ObjectMeta {
-        &mut self.metadata
-    }
-}
+namespaced_resource!(PodMetrics, group: "metrics.k8s.io", version: "v1beta1", kind: "PodMetrics", plural: "pods");
 
 /// One measurement of a container: CPU in cores, memory in bytes.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -215,7 +215,7 @@ impl MetricsProvider for DatadogMetricProvider {
         let metric = lowercase(metric);
         let id = match names::reference_parts(&metric) {
             Some((owner, name)) => {
-                let id = format!("{owner}/{name}");
+                let id = [owner, "/", name].concat();
                 if self.config.enforce_namespace && owner != namespace {
                     let why = format!(
                         " (external_metrics_provider.enforce_namespace: only namespace {owner} may read it, not {namespace})"

@@ -190,7 +190,11 @@ fn lowercase(method: &Method) -> Cow<'_, str> {
     }
 }
 
+/// Percent-decoded (invalid UTF-8 replaced); text without `%` is returned as it is.
 fn decode(s: &str) -> Cow<'_, str> {
+    if !s.contains('%') {
+        return Cow::Borrowed(s);
+    }
     percent_encoding::percent_decode_str(s).decode_utf8_lossy()
 }
 

@@ -1,4 +1,4 @@
-//! The decision table alone: expiry, capacity, denials, hash collisions.
+//! The decision table alone: expiry, the shared capacity and eviction, denials, hash collisions.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -79,42 +79,75 @@ fn the_table_never_holds_more_than_its_capacity() {
             let a = attrs("u", &format!("m-{i}"));
             table.insert(entry(&table, &a, Decision::Allow, Duration::from_secs(60 + i as u64), t0), t0);
             assert!(table.len() as u64 <= capacity, "capacity {capacity}: {} entries after {i}", table.len());
-        }
-        if capacity > 0 {
-            let newest = attrs("u", &format!("m-{}", 3 * capacity as usize + 19));
-            assert_eq!(lookup(&table, &newest, t0), Some(Decision::Allow), "capacity {capacity}");
+            assert_eq!(table.len(), table.held());
         }
     }
 }
 
 #[test]
-fn a_full_shard_drops_expired_entries_before_live_ones() {
-    let table = DecisionTable::new(2);
-    assert_eq!(table.shards.len(), 2);
+fn the_capacity_is_shared_by_all_shards() {
+    // As many names as the capacity: all held, however unevenly they spread over the shards.
+    let table = DecisionTable::new(2000);
     let t0 = Instant::now();
-    // Two attributes that land in shard 0, which holds one entry.
-    let same_shard: Vec<Attributes> = (0..)
+    let names: Vec<Attributes> = (0..2000).map(|i| attrs("u", &format!("m-{i}"))).collect();
+    for a in &names {
+        table.insert(entry(&table, a, Decision::Allow, Duration::from_secs(300), t0), t0);
+    }
+    assert_eq!((table.len(), table.held()), (2000, 2000));
+    assert!(names.iter().all(|a| lookup(&table, a, t0) == Some(Decision::Allow)));
+}
+
+/// `count` attributes that land in shard `shard`.
+fn in_shard(table: &DecisionTable, shard: usize, count: usize) -> Vec<Attributes> {
+    (0..)
         .map(|i| attrs("u", &format!("m-{i}")))
-        .filter(|a| table.shard_of(table.hash_attributes(a)) == 0)
-        .take(2)
-        .collect();
-    let (short, long) = (Duration::from_secs(1), Duration::from_secs(600));
-    table.insert(entry(&table, &same_shard[0], Decision::Allow, short, t0), t0);
-    let later = t0 + Duration::from_secs(2);
-    table.insert(entry(&table, &same_shard[1], Decision::Allow, long, later), later);
-    assert_eq!(lookup(&table, &same_shard[1], later), Some(Decision::Allow));
-    assert_eq!(table.len(), 1, "the expired entry made room");
+        .filter(|a| table.shard_of(table.hash_attributes(a)) == shard)
+        .take(count)
+        .collect()
 }
 
 #[test]
-fn a_full_shard_evicts_the_entry_expiring_first() {
-    let table = DecisionTable::new(1);
+fn a_full_table_drops_expired_entries_before_live_ones() {
+    let table = DecisionTable::new(2);
     let t0 = Instant::now();
-    let (a, b) = (attrs("u", "a"), attrs("u", "b"));
-    table.insert(entry(&table, &a, Decision::Allow, Duration::from_secs(300), t0), t0);
-    table.insert(entry(&table, &b, Decision::Allow, Duration::from_secs(300), t0 + Duration::from_secs(1)), t0);
-    assert_eq!(lookup(&table, &a, t0), None);
-    assert_eq!(lookup(&table, &b, t0), Some(Decision::Allow));
+    let same = in_shard(&table, 0, 3);
+    let (short, long) = (Duration::from_secs(1), Duration::from_secs(600));
+    table.insert(entry(&table, &same[0], Decision::Allow, long, t0), t0);
+    table.insert(entry(&table, &same[1], Decision::Allow, short, t0), t0);
+    let later = t0 + Duration::from_secs(2);
+    table.insert(entry(&table, &same[2], Decision::Allow, long, later), later);
+    assert_eq!(lookup(&table, &same[0], later), Some(Decision::Allow), "the live entry stays");
+    assert_eq!(lookup(&table, &same[2], later), Some(Decision::Allow));
+    assert_eq!((table.len(), table.held()), (2, 2), "the expired entry made room");
+}
+
+#[test]
+fn a_full_table_evicts_the_entry_expiring_first() {
+    let table = DecisionTable::new(2);
+    let t0 = Instant::now();
+    let same = in_shard(&table, 3, 3);
+    let ttl = Duration::from_secs(300);
+    table.insert(entry(&table, &same[0], Decision::Allow, ttl, t0 + Duration::from_secs(1)), t0);
+    table.insert(entry(&table, &same[1], Decision::Allow, ttl, t0), t0);
+    table.insert(entry(&table, &same[2], Decision::Allow, ttl, t0 + Duration::from_secs(2)), t0);
+    assert_eq!(lookup(&table, &same[1], t0), None, "expired first, evicted");
+    assert_eq!(lookup(&table, &same[0], t0), Some(Decision::Allow));
+    assert_eq!(lookup(&table, &same[2], t0), Some(Decision::Allow));
+    assert_eq!(table.len(), 2);
+}
+
+#[test]
+fn a_full_table_skips_an_insert_into_an_empty_shard() {
+    let table = DecisionTable::new(2);
+    let t0 = Instant::now();
+    let ttl = Duration::from_secs(300);
+    for a in in_shard(&table, 0, 2) {
+        table.insert(entry(&table, &a, Decision::Allow, ttl, t0), t0);
+    }
+    let elsewhere = &in_shard(&table, 1, 1)[0];
+    table.insert(entry(&table, elsewhere, Decision::Allow, ttl, t0), t0);
+    assert_eq!(lookup(&table, elsewhere, t0), None, "not held: the review's answer stays in moka only");
+    assert_eq!((table.len(), table.held()), (2, 2));
 }
 
 #[test]
@@ -155,4 +188,5 @@ fn concurrent_readers_and_writers_agree() {
         thread.join().expect("thread");
     }
     assert!(table.len() <= 64);
+    assert_eq!(table.len(), table.held());
 }

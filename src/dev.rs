@@ -5,14 +5,20 @@
 //! the server runs in this process — and its Services become `ExternalName: localhost`, which is
 //! how a local backend is registered on a real kube-apiserver); the server starts with its
 //! ServiceAccount's credentials (not admin); `apiservice/` is applied with the server's CA as
-//! `caBundle` and its real port; the demo in `deploy/examples/` is loaded; an admin kubeconfig is
+//! `caBundle` and its real port (the APIService and the `/autoscaling` and `/hpa-autoscaling`
+//! MutatingWebhookConfiguration); the demo in `deploy/examples/` is loaded; an admin kubeconfig is
 //! written. [`DevStack::shutdown`] stops everything.
+//!
+//! Workload autoscaling is on: Deployment `shop` has a Local DatadogPodAutoscaler, and the Remote
+//! feed ([`feed`], a directory the server polls) brings a Remote DPA for `checkout` and Datadog's
+//! recommendations for both.
 //!
 //! Datadog is simulated ([`datadog`]): two endpoints (primary and failover) serve the demo
 //! DatadogMetric's series, which steps up after a minute and back down three minutes later, so
 //! the HPA visibly scales `web` up and back down through the aggregation layer.
 
 pub mod datadog;
+pub mod feed;
 pub mod manifests;
 
 use std::net::SocketAddr;
@@ -57,6 +63,9 @@ pub struct DevOptions {
     pub demo_shape: Shape,
     /// `DD_*` settings replacing the dev ones (tests: lease duration, grace periods).
     pub settings_overrides: Vec<(String, String)>,
+    /// The Remote recommendation feed directory (default: `dev-feed` beside the kubeconfig),
+    /// filled from `deploy/examples/feed/` at start.
+    pub feed_dir: Option<PathBuf>,
 }
 
 impl Default for DevOptions {
@@ -71,6 +80,7 @@ impl Default for DevOptions {
             refresh_period: Duration::from_secs(5),
             demo_shape: datadog::demo_shape(),
             settings_overrides: Vec::new(),
+            feed_dir: None,
         }
     }
 }
@@ -81,6 +91,8 @@ pub struct DevStack {
     pub stack: Stack,
     pub datadog: SimulatedDatadog,
     pub kubeconfig: PathBuf,
+    /// The Remote feed directory the server polls.
+    pub feed_dir: PathBuf,
 }
 
 impl DevStack {
@@ -105,8 +117,10 @@ impl DevStack {
             authn: Default::default(),
             authz: Default::default(),
         };
+        let feed_dir = opts.feed_dir();
+        feed::write(&root.join("deploy/examples/feed"), &feed_dir, k8s_openapi::jiff::Timestamp::now())?;
         let datadog = SimulatedDatadog::start(opts.demo_shape.clone()).await?;
-        let settings = datadog.settings(NAMESPACE, opts.refresh_period, &opts.settings_overrides)?;
+        let settings = datadog.settings(NAMESPACE, opts.refresh_period, &opts.overrides_with_feed(&feed_dir))?;
         let stack = Stack::start(&settings, server_client, serve).await?;
         let server = &stack.server;
         let ca_pem = server.ca_pem.clone().ok_or_else(|| anyhow::anyhow!("the server made no self-signed CA"))?;
@@ -124,7 +138,7 @@ impl DevStack {
         }
         std::fs::write(&opts.kubeconfig_out, cluster.kubeconfig_yaml())
             .map_err(|e| anyhow::anyhow!("cannot write the kubeconfig to {}: {e}", opts.kubeconfig_out.display()))?;
-        Ok(DevStack { cluster, stack, datadog, kubeconfig: opts.kubeconfig_out.clone() })
+        Ok(DevStack { cluster, stack, datadog, kubeconfig: opts.kubeconfig_out.clone(), feed_dir })
     }
 
     /// What to type next, printed by the `dev` command.
@@ -134,14 +148,20 @@ impl DevStack {
             "devcluster:  {cluster}\n\
              server:      https://{secure} (metrics http://{metrics}/metrics, status http://{metrics}/status)\n\
              datadog:     {primary} (primary), {failover} (failover), simulated\n\
+             feed:        {feed} (Remote DPAs and recommendations, polled)\n\
              \n\
              The demo: datadogmetric web-rps reads 5 requests/s, 42 from the first minute for three\n\
              minutes, then 5 again; HPA web (10 per pod) scales deployment web 1 -> 5 -> 1.\n\
+             Workload autoscaling: dpa shop (Local, in deploy/examples/) scales deployment shop on CPU\n\
+             with the local fallback recommender; dpa checkout (Remote) comes from the feed directory,\n\
+             with its recommendations; new pods of both carry the recommended resources.\n\
              \n\
              Try:\n  \
              export KUBECONFIG={kc}\n  \
              kubectl get datadogmetric web-rps -w\n  \
              kubectl get hpa web -w\n  \
+             kubectl get dpa -w\n  \
+             kubectl get pods -l 'app in (shop,checkout)' -o custom-columns=NAME:.metadata.name,CPU:.spec.containers[0].resources.requests.cpu,REC:.metadata.annotations.autoscaling\\.datadoghq\\.com/rec-id\n  \
              autoscaling-apiserver status --metrics-port {metrics_port}\n  \
              kubectl get hpa,dpa,datadogmetrics -A\n  \
              kubectl get apiservice v1beta1.external.metrics.k8s.io\n  \
@@ -154,6 +174,7 @@ impl DevStack {
             secure = self.stack.server.secure_addr,
             metrics = self.stack.server.metrics_addr,
             metrics_port = self.stack.server.metrics_addr.port(),
+            feed = self.feed_dir.display(),
             primary = self.datadog.primary.url(),
             failover = self.datadog.failover.url(),
         )
@@ -165,6 +186,27 @@ impl DevStack {
         self.cluster.shutdown().await;
     }
 }
+
+impl DevOptions {
+    /// Where the Remote feed lives: `feed_dir`, else `dev-feed` beside the kubeconfig.
+    pub fn feed_dir(&self) -> PathBuf {
+        self.feed_dir.clone().unwrap_or_else(|| {
+            let parent = self.kubeconfig_out.parent().unwrap_or(Path::new(""));
+            parent.join("dev-feed")
+        })
+    }
+
+    /// The settings overrides with the feed source added (an explicit override of it wins).
+    fn overrides_with_feed(&self, feed_dir: &Path) -> Vec<(String, String)> {
+        let mut overrides = vec![(FEED_SOURCE_ENV.to_owned(), feed_dir.display().to_string())];
+        overrides.retain(|(key, _)| !self.settings_overrides.iter().any(|(k, _)| k == key));
+        overrides.extend(self.settings_overrides.iter().cloned());
+        overrides
+    }
+}
+
+/// `autoscaling.workload.recommendations.source` as a variable.
+const FEED_SOURCE_ENV: &str = "DD_AUTOSCALING_WORKLOAD_RECOMMENDATIONS_SOURCE";
 
 struct Ports {
     https: u16,

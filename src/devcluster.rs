@@ -33,6 +33,7 @@ mod openapi;
 mod ops;
 mod populate;
 mod registry;
+mod resource_metrics;
 mod server;
 mod store;
 mod table;

@@ -26,4 +26,4 @@ pub use serve::{
     Extras, RegisterMetrics, RunningServer, ServeConfig, StatusSource, start, start_with, start_with_webhooks,
 };
 pub use telemetry::Telemetry;
-pub use webhooks::{AdmissionWebhook, Webhooks};
+pub use webhooks::{AdmissionWebhook, AllowUnchanged, Webhooks};

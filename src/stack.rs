@@ -1,7 +1,11 @@
 //! The product assembled from settings, as `serve` and `dev` run it: the Datadog client, leader
 //! election, the external metrics provider and the API server in front of it, with the provider's
-//! `/readyz` check, the DCA telemetry on `/metrics` and the `/status` document. One shutdown stops
-//! the server, then the provider's loops, and releases the lock.
+//! `/readyz` check, the DCA telemetry on `/metrics` and the `/status` document; with
+//! `autoscaling.workload.enabled`, the workload autoscaling stack and its admission webhooks
+//! ([`workload`]). One shutdown stops the server, then the provider's and the autoscaling loops,
+//! and releases the lock.
+
+pub mod workload;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,15 +31,19 @@ pub struct Stack {
     pub provider: ActiveProvider,
     pub leader: LeaderHandle,
     pub datadog: DatadogClient,
+    /// The workload autoscaling stack (`autoscaling.workload.enabled`).
+    pub workload: Option<workload::Workload>,
     stop: watch::Sender<bool>,
     provider_task: JoinHandle<()>,
     election_task: JoinHandle<()>,
 }
 
 impl Stack {
-    /// Start-up checks made before anything runs: the Datadog keys, and the provider choice.
+    /// Start-up checks made before anything runs: the Datadog keys, the provider choice, and the
+    /// cluster name workload autoscaling needs.
     pub fn check(settings: &Settings) -> anyhow::Result<()> {
         settings.require_serving()?;
+        workload::check(settings)?;
         Ok(())
     }
 
@@ -69,7 +77,13 @@ impl Stack {
                 let p = running.provider.clone();
                 (ActiveProvider::ConfigMap(p.clone()), p, running.leader, running.task, None)
             };
-        let parts = StatusSourceParts { provider: provider.clone(), leader: leader.clone(), client: datadog.clone() };
+        let autoscaling = workload::start(settings, &client, &leader)?;
+        let parts = StatusSourceParts {
+            provider: provider.clone(),
+            leader: leader.clone(),
+            client: datadog.clone(),
+            workload: autoscaling.as_ref().map(workload::status_parts),
+        };
         let (name, check) = match &provider {
             ActiveProvider::DatadogMetric(p) => p.ready_check(),
             ActiveProvider::ConfigMap(p) => p.ready_check(),
@@ -85,25 +99,36 @@ impl Stack {
                 }
             })),
             status: Some(parts.source()),
-            webhooks: Default::default(),
+            webhooks: workload::webhooks(autoscaling.as_ref()),
         };
         let server = match crate::server::start_with(serve, client, serving, extras).await {
             Ok(server) => server,
             Err(e) => {
                 let _ = stop.send(true);
+                workload::shutdown(autoscaling).await;
                 let _ = tokio::time::timeout(PROVIDER_STOP_TIMEOUT, provider_task).await;
                 let _ = tokio::time::timeout(PROVIDER_STOP_TIMEOUT, election.task).await;
                 return Err(e);
             }
         };
-        Ok(Stack { server, provider, leader, datadog, stop, provider_task, election_task: election.task })
+        Ok(Stack {
+            server,
+            provider,
+            leader,
+            datadog,
+            workload: autoscaling,
+            stop,
+            provider_task,
+            election_task: election.task,
+        })
     }
 
-    /// Stops serving, then stops the provider's loops, releasing the lock when
+    /// Stops serving, then stops the provider's and the autoscaling loops, releasing the lock when
     /// `leader_election_release_on_shutdown` (the default) so a follower takes over at once.
     pub async fn shutdown(self) {
         self.server.shutdown().await;
         let _ = self.stop.send(true);
+        workload::shutdown(self.workload).await;
         if tokio::time::timeout(PROVIDER_STOP_TIMEOUT, self.provider_task).await.is_err() {
             tracing::warn!("the external metrics provider did not stop within {PROVIDER_STOP_TIMEOUT:?}");
         }
@@ -115,6 +140,7 @@ impl Stack {
     /// A crash, for failover tests: the listeners close and every loop stops at once, without
     /// releasing the lock, so followers must wait for it to expire.
     pub async fn abort(self) {
+        drop(self.workload); // its JoinSet aborts every task
         self.provider_task.abort();
         self.election_task.abort();
         self.server.shutdown().await;

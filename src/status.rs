@@ -2,9 +2,11 @@
 //! metrics port (unauthenticated like `/metrics`, so it carries no key, token nor URL credentials)
 //! and the command that fetches and prints it. It says who leads, how each Datadog endpoint is
 //! doing (health, failover retry interval, rate-limit budget), and each DatadogMetric's value, age
-//! and error, as this replica's store has them (a follower mirrors the leader's status writes).
+//! and error, as this replica's store has them (a follower mirrors the leader's status writes),
+//! and the workload autoscaling section ([`workload`]).
 
 mod render;
+pub mod workload;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -18,6 +20,7 @@ use crate::external_metrics::configmap::{ConfigMapProvider, Entry};
 use crate::external_metrics::datadogmetric::{DatadogMetricProvider, MetricState};
 
 pub use render::render;
+pub use workload::{FeedStatusSource, WorkloadParts, WorkloadStatus};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StatusDocument {
@@ -31,6 +34,9 @@ pub struct StatusDocument {
     /// Primary first, then the failover endpoints.
     pub endpoints: Vec<EndpointView>,
     pub datadog_metrics: Vec<MetricView>,
+    /// Workload autoscaling (absent from older servers' documents: disabled).
+    #[serde(default)]
+    pub workload: WorkloadStatus,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -93,6 +99,8 @@ pub struct StatusSourceParts {
     pub provider: ActiveProvider,
     pub leader: LeaderHandle,
     pub client: DatadogClient,
+    /// The workload autoscaling stack, when `autoscaling.workload.enabled`.
+    pub workload: Option<WorkloadParts>,
 }
 
 /// The external metrics provider serving reads (`use_datadogmetric_crd` chooses).
@@ -141,6 +149,7 @@ impl StatusSourceParts {
             },
             endpoints: self.client.endpoints().iter().map(endpoint_view).collect(),
             datadog_metrics: self.provider.metric_views(now),
+            workload: self.workload.as_ref().map(WorkloadParts::status).unwrap_or_default(),
         }
     }
 

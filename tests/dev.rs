@@ -57,6 +57,20 @@ fn dev_mode_comes_up_and_stops_on_ctrl_c() {
     assert!(ok, "{out}");
     assert!(out.contains("horizontalpodautoscaler.autoscaling/web"), "{out}");
     assert!(out.contains("datadogmetric.datadoghq.com/web-rps"), "{out}");
+    // Workload autoscaling: the Local DPA of the demo, the webhook configuration, the Remote feed.
+    let (ok, out) = kubectl(&kubeconfig, &["get", "dpa", "shop", "-n", "default", "-o", "name"]);
+    assert!(ok && out.contains("datadogpodautoscaler.datadoghq.com/shop"), "{out}");
+    let (ok, out) =
+        kubectl(&kubeconfig, &["get", "mutatingwebhookconfiguration", "autoscaling-apiserver", "-o", "json"]);
+    assert!(ok, "{out}");
+    let hooks: serde_json::Value = serde_json::from_str(&out).expect("webhook configuration JSON");
+    let port = hooks["webhooks"][0]["clientConfig"]["service"]["port"].as_u64().unwrap_or_default();
+    assert!(port > 0 && port != 8443, "the webhook points at the in-process server's port: {hooks}");
+    assert!(hooks["webhooks"][0]["clientConfig"]["caBundle"].as_str().is_some_and(|b| b.len() > 100), "{hooks}");
+    assert!(printed.contains("kubectl get dpa -w"), "{printed}");
+    let feed = dir.path().join("dev-feed");
+    assert!(printed.contains(&feed.display().to_string()), "{printed}");
+    assert!(feed.join("settings/checkout.json").is_file() && feed.join("values/recommendations.json").is_file());
     let (ok, out) = kubectl(&kubeconfig, &["get", "apiservice", "v1beta1.external.metrics.k8s.io"]);
     assert!(ok, "{out}");
     let (ok, out) = kubectl(

@@ -127,6 +127,10 @@ const SERVER_ACTIONS: &[Row] = &[
     ("get", "autoscaling", "horizontalpodautoscalers", "default", "web"),
     ("patch", "autoscaling", "horizontalpodautoscalers", "default", "web"),
     ("update", "autoscaling", "horizontalpodautoscalers", "default", "web"),
+    // §10.11 the local fallback recommender reads pod usage from the resource metrics API.
+    ("get", "metrics.k8s.io", "pods", "default", "web-5d4f8-abcde"),
+    ("list", "metrics.k8s.io", "pods", "default", ""),
+    ("list", "metrics.k8s.io", "pods", "", ""),
     // §10.7, §10.9, §10.10, §10.15 events (SuccessfulScale, RecommendationApplied, ...), both APIs.
     ("create", "", "events", "default", ""),
     ("patch", "", "events", "default", "web.17a2b3c4d5e6f789"),
@@ -285,10 +289,7 @@ async fn check_webhooks(dc: &DevCluster) {
     let excluded = ns_rule.values.clone().unwrap_or_default();
     assert!(excluded.contains(&"kube-system".into()) && excluded.contains(&NS.into()), "{excluded:?}");
     let condition = &pods.match_conditions.as_ref().expect("matchConditions")[0];
-    assert_eq!(
-        condition.expression,
-        "has(object.metadata.ownerReferences) && object.metadata.ownerReferences.exists(r, r.controller == true)"
-    );
+    assert_eq!(condition.expression, "has(object.metadata.ownerReferences)");
     let hpa = hook(&hooks, "/hpa-autoscaling");
     let rule = &hpa.rules.as_ref().expect("rules")[0];
     assert_eq!(rule.resources.as_deref(), Some(&["horizontalpodautoscalers".to_string()][..]));

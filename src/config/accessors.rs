@@ -177,11 +177,11 @@ impl Settings {
         }
     }
 
-    fn flag(&self, key: &str) -> bool {
+    pub fn flag(&self, key: &str) -> bool {
         matches!(self.get(key), Some(Value::Bool(true)))
     }
 
-    fn int(&self, key: &str) -> Option<i64> {
+    pub fn int(&self, key: &str) -> Option<i64> {
         match self.get(key) {
             Some(Value::Int(number)) => Some(*number),
             _ => None,
@@ -192,7 +192,7 @@ impl Settings {
         self.int(key).and_then(|port| u16::try_from(port).ok()).unwrap_or(default)
     }
 
-    fn seconds(&self, key: &str) -> Option<Duration> {
+    pub fn seconds(&self, key: &str) -> Option<Duration> {
         match self.get(key) {
             Some(Value::Duration(duration)) => Some(*duration),
             _ => None,
@@ -208,7 +208,7 @@ impl Settings {
     }
 
     /// The string value trimmed (the DCA sanitizes keys this way), `None` when blank.
-    fn text(&self, key: &str) -> Option<&str> {
+    pub fn text(&self, key: &str) -> Option<&str> {
         self.raw_text(key).map(str::trim).filter(|text| !text.is_empty())
     }
 }

@@ -155,6 +155,8 @@ pub const KEYS: &[KeyDef] = &[
     key("autoscaling.workload.external_recommender.tls.ca_file", Str, "", &["DD_AUTOSCALING_WORKLOAD_EXTERNAL_RECOMMENDER_TLS_CA_FILE"]),
     key("autoscaling.workload.external_recommender.tls.cert_file", Str, "", &["DD_AUTOSCALING_WORKLOAD_EXTERNAL_RECOMMENDER_TLS_CERT_FILE"]),
     key("autoscaling.workload.external_recommender.tls.key_file", Str, "", &["DD_AUTOSCALING_WORKLOAD_EXTERNAL_RECOMMENDER_TLS_KEY_FILE"]),
+    key("autoscaling.workload.recommendations.source", Str, "", &["DD_AUTOSCALING_WORKLOAD_RECOMMENDATIONS_SOURCE"]),
+    key("autoscaling.workload.recommendations.poll_interval", Seconds, "10", &["DD_AUTOSCALING_WORKLOAD_RECOMMENDATIONS_POLL_INTERVAL"]),
     key("autoscaling.workload.in_place_vertical_scaling.enabled", Bool, "true", &["DD_AUTOSCALING_WORKLOAD_IN_PLACE_VERTICAL_SCALING_ENABLED"]),
     key("autoscaling.workload.in_place_vertical_scaling.disruption_tolerance_percent", Int, "15", &["DD_AUTOSCALING_WORKLOAD_IN_PLACE_VERTICAL_SCALING_DISRUPTION_TOLERANCE_PERCENT"]),
     key("autoscaling.failover.enabled", Bool, "false", &["DD_AUTOSCALING_FAILOVER_ENABLED"]),

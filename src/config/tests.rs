@@ -69,7 +69,7 @@ fn every_default_in_the_table_parses() {
     for def in table::KEYS {
         assert_eq!(def.default_value().is_some(), def.default.is_some(), "default of {}", def.key);
     }
-    assert_eq!(table::KEYS.len(), 82);
+    assert_eq!(table::KEYS.len(), 84);
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! The Datadog side of `dev`: two simulated Datadog API instances (primary and failover) serving
 //! the demo DatadogMetric's series, and the settings that point the provider at them — dev keys,
-//! the failover endpoint, a short refresh period — as `DD_*` pairs, so `dev` runs the same
-//! settings path as `serve`.
+//! the failover endpoint, a short refresh period, workload autoscaling on — as `DD_*` pairs, so
+//! `dev` runs the same settings path as `serve`.
 
 use std::time::Duration;
 
@@ -78,6 +78,9 @@ fn settings_env(primary: &str, failover: &str, namespace: &str, refresh_period: 
         ("DD_EXTERNAL_METRICS_PROVIDER_ENDPOINTS", endpoints),
         ("DD_EXTERNAL_METRICS_PROVIDER_REFRESH_PERIOD", format!("{}", refresh_period.as_secs_f64())),
         ("DD_LEADER_ELECTION_DEFAULT_RESOURCE", "lease".to_owned()),
+        ("DD_AUTOSCALING_WORKLOAD_ENABLED", "true".to_owned()),
+        // The local fallback recommender (spec §10.11) scales the demo's `shop`.
+        ("DD_AUTOSCALING_FAILOVER_ENABLED", "true".to_owned()),
     ];
     pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
 }
@@ -98,5 +101,7 @@ mod tests {
         assert_eq!(urls, ["http://127.0.0.1:1", "http://127.0.0.1:2"]);
         assert_eq!(settings.external_metrics_provider_refresh_period(), Duration::from_secs(5));
         assert_eq!(settings.resources_namespace(), "datadog");
+        assert!(settings.autoscaling_workload_enabled(), "dev runs the workload autoscaling demo");
+        assert!(settings.flag("autoscaling.failover.enabled"), "with the local fallback recommender");
     }
 }

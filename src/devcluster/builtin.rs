@@ -115,6 +115,7 @@ pub fn builtin_groups() -> &'static [(&'static str, &'static [&'static str])] {
         ("admissionregistration.k8s.io", &["v1"]),
         ("apiextensions.k8s.io", &["v1"]),
         ("coordination.k8s.io", &["v1"]),
+        ("metrics.k8s.io", &["v1beta1"]),
     ]
 }
 

@@ -24,11 +24,24 @@ pub fn apply(group: &str, version: &str, kind: &str, obj: &mut Value) {
         ("apps", "StatefulSet") => stateful_set(obj),
         ("apps", "DaemonSet") => template(obj),
         ("", "Service") => service(&mut obj["spec"]),
-        ("", "Namespace") => default(&mut obj["spec"], "finalizers", json!(["kubernetes"])),
+        ("", "Namespace") => namespace(obj),
         ("autoscaling", "HorizontalPodAutoscaler") if version == "v2" => hpa(&mut obj["spec"]),
         ("autoscaling", "HorizontalPodAutoscaler") => default(&mut obj["spec"], "minReplicas", json!(1)),
         _ => {}
     }
+}
+
+/// `SetDefaults_Namespace`: the finalizer, and the immutable label `kubernetes.io/metadata.name`
+/// set to the name (on every write, as kube-apiserver does), which namespaceSelectors rely on.
+fn namespace(obj: &mut Value) {
+    default(&mut obj["spec"], "finalizers", json!(["kubernetes"]));
+    let Some(name) = obj["metadata"]["name"].as_str().filter(|n| !n.is_empty()).map(str::to_owned) else {
+        return;
+    };
+    if !obj["metadata"]["labels"].is_object() {
+        obj["metadata"]["labels"] = json!({});
+    }
+    obj["metadata"]["labels"]["kubernetes.io/metadata.name"] = json!(name);
 }
 
 /// What admission plugins add to a new pod.
@@ -162,6 +175,17 @@ mod tests {
         assert_eq!(s["containers"][0]["ports"][0]["protocol"], "TCP");
         assert_eq!(s["serviceAccountName"], "default");
         assert_eq!(s["tolerations"].as_array().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn namespaces_get_the_finalizer_and_their_name_label() {
+        let mut ns = json!({"metadata": {"name": "shop", "labels": {"team": "a", "kubernetes.io/metadata.name": "x"}}, "spec": {}});
+        apply("", "v1", "Namespace", &mut ns);
+        assert_eq!(ns["spec"]["finalizers"], json!(["kubernetes"]));
+        assert_eq!(ns["metadata"]["labels"], json!({"team": "a", "kubernetes.io/metadata.name": "shop"}));
+        let mut bare = json!({"metadata": {"name": "web"}});
+        apply("", "v1", "Namespace", &mut bare);
+        assert_eq!(bare["metadata"]["labels"], json!({"kubernetes.io/metadata.name": "web"}));
     }
 
     #[test]

@@ -128,6 +128,9 @@ async fn resource(call: Call) -> ApiResult<Response> {
         .lookup(&info.group, &info.version, &info.resource)
         .ok_or_else(ApiError::path_not_found)?;
     check_scope(&rt, info)?;
+    if rt.group == super::resource_metrics::GROUP {
+        return super::resource_metrics::handle(&call, &rt);
+    }
     if !info.subresource.is_empty() {
         return subresources::handle(call, rt).await;
     }

@@ -6,7 +6,7 @@
 //!
 //! Layout: `calc` (replica calculator), `normalize` (stabilization windows and rate policies),
 //! `metrics` (one metric → proposal or failure), `reconcile` (one HPA), `status` (conditions),
-//! `render` (Go renderings of selectors and client errors), `quantity`, `api` (the cluster seam)
+//! `render` (Go renderings of selectors and client errors), `api` (the cluster seam)
 //! and `http` (that seam over devcluster's own HTTPS API).
 
 mod api;
@@ -14,7 +14,6 @@ mod calc;
 mod http;
 mod metrics;
 mod normalize;
-mod quantity;
 mod reconcile;
 mod render;
 mod status;

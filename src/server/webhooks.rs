@@ -45,3 +45,59 @@ pub async fn respond(webhook: &dyn AdmissionWebhook, body: axum::body::Body) -> 
             .into_response(),
     }
 }
+
+/// Answers every AdmissionReview "allowed, no patch", reading only its `apiVersion` and
+/// `request.uid`: what a webhook path answers while its feature is off (autoscaling disabled, or
+/// a handler not built). kube-apiserver then sees a normal answer — with `failurePolicy: Ignore`
+/// an error would be ignored too, but each one is logged, counted as a failed-open call and costs
+/// an anonymous authorization round trip behind our authentication gate.
+pub struct AllowUnchanged;
+
+#[derive(serde::Deserialize, Default)]
+struct Envelope {
+    #[serde(rename = "apiVersion", default)]
+    api_version: Option<String>,
+    #[serde(default)]
+    request: Option<EnvelopeRequest>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct EnvelopeRequest {
+    #[serde(default)]
+    uid: Option<String>,
+}
+
+impl AdmissionWebhook for AllowUnchanged {
+    fn review(&self, body: &[u8]) -> Vec<u8> {
+        let envelope: Envelope = serde_json::from_slice(body).unwrap_or_default();
+        let api_version = envelope.api_version.filter(|v| v == "admission.k8s.io/v1beta1");
+        let api_version = api_version.as_deref().unwrap_or("admission.k8s.io/v1");
+        let uid = envelope.request.and_then(|r| r.uid).unwrap_or_default();
+        let out = serde_json::json!({"apiVersion": api_version, "kind": "AdmissionReview",
+            "response": {"uid": uid, "allowed": true}});
+        serde_json::to_vec(&out).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allow_unchanged_echoes_the_uid_and_never_patches() {
+        let body = br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview",
+            "request":{"uid":"u-1","object":{"metadata":{"name":"p"}}}}"#;
+        let out: serde_json::Value = serde_json::from_slice(&AllowUnchanged.review(body)).unwrap();
+        assert_eq!(
+            out,
+            serde_json::json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+                "response": {"uid": "u-1", "allowed": true}})
+        );
+        let v1beta1 = br#"{"apiVersion":"admission.k8s.io/v1beta1","request":{"uid":"u-2"}}"#;
+        let out: serde_json::Value = serde_json::from_slice(&AllowUnchanged.review(v1beta1)).unwrap();
+        assert_eq!(out["apiVersion"], "admission.k8s.io/v1beta1");
+        assert_eq!(out["response"]["uid"], "u-2");
+        let garbage: serde_json::Value = serde_json::from_slice(&AllowUnchanged.review(b"\xff{not json")).unwrap();
+        assert_eq!(garbage["response"], serde_json::json!({"uid": "", "allowed": true}));
+    }
+}

@@ -1,5 +1,5 @@
-//! The `status` command's readable form: a header with the leader, then one kubectl-style table
-//! for the Datadog endpoints and one for the DatadogMetrics.
+//! The `status` command's readable form: a header with the leader, the provider and workload
+//! autoscaling, then one kubectl-style table for the Datadog endpoints and one for the DatadogMetrics.
 
 use super::{EndpointView, MetricView, StatusDocument};
 
@@ -10,7 +10,9 @@ pub fn render(doc: &StatusDocument) -> String {
     out.push_str(&format!("Leader:    {holder}\n"));
     out.push_str(&format!("Replica:   {} ({role})\n", doc.leader.identity));
     let synced = if doc.synced { "synced" } else { "not synced yet" };
-    out.push_str(&format!("Provider:  {} ({synced})\n\n", doc.provider));
+    out.push_str(&format!("Provider:  {} ({synced})\n", doc.provider));
+    out.push_str(&super::workload::render(&doc.workload));
+    out.push('\n');
 
     let mut endpoints = vec![row(&[
         "DATADOG ENDPOINT",
@@ -148,6 +150,7 @@ mod tests {
                 error: None,
                 autogen: false,
             }],
+            workload: Default::default(),
         };
         let text = render(&doc);
         assert!(text.starts_with("Leader:    dca-a\nReplica:   dca-b (follower)\n"), "{text}");

@@ -11,6 +11,7 @@ use parking_lot::RwLock;
 use tokio::sync::watch;
 
 use super::crd::{ApplyPolicyMode, DatadogPodAutoscaler, UpdateStrategy, VerticalTarget};
+use super::vertical::{VerticalInputs, is_paused};
 
 /// A workload a DPA targets: `targetRef` qualified by the DPA's namespace.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -39,6 +40,11 @@ pub struct DpaEntry {
     /// The active vertical recommendation (from `status.vertical.target` until the vertical
     /// controller keeps its own).
     pub vertical: Option<VerticalTarget>,
+    /// The pause annotation is set: pods get no recommendation.
+    pub paused: bool,
+    /// Constraints, forced resources and burstable mode, re-applied by the webhook to
+    /// `vertical` exactly as the vertical controller applies them.
+    pub vertical_inputs: VerticalInputs,
 }
 
 impl DpaEntry {
@@ -48,7 +54,10 @@ impl DpaEntry {
             dpa.metadata.name.clone().ok_or_else(|| format!("DatadogPodAutoscaler in {namespace} without a name"))?;
         let spec = &dpa.spec;
         let policy = spec.apply_policy.as_ref();
+        let annotations = dpa.metadata.annotations.clone().unwrap_or_default();
         Ok(DpaEntry {
+            paused: is_paused(&annotations),
+            vertical_inputs: VerticalInputs::of(spec, &annotations),
             target: TargetKey {
                 namespace: namespace.clone(),
                 api_version: spec.target_ref.api_version.clone().unwrap_or_default(),

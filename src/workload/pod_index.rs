@@ -10,7 +10,10 @@ use std::collections::HashMap;
 
 use parking_lot::RwLock;
 
-pub use fields::{ContainerResourceEntry, PodEntry, PodFields, PodOwner, PodPhase};
+pub use fields::{
+    AppliedNotice, ContainerResourceEntry, EVENT_ANNOTATION, PodEntry, PodFields, PodOwner, PodPhase, RESTART_ON_CPU,
+    RESTART_ON_MEMORY, REVISION_LABEL, ResizeState, revision_hash,
+};
 pub(crate) use watches::run;
 pub use watches::selector_string;
 
@@ -27,6 +30,16 @@ struct TargetPods {
 pub struct PodIndex {
     targets: RwLock<HashMap<TargetKey, TargetPods>>,
     next_generation: std::sync::atomic::AtomicU64,
+    applied: AppliedNotices,
+}
+
+/// Pods of targets seen with a recommendation applied and no event recorded yet.
+struct AppliedNotices(tokio::sync::broadcast::Sender<AppliedNotice>);
+
+impl Default for AppliedNotices {
+    fn default() -> Self {
+        AppliedNotices(tokio::sync::broadcast::channel(1024).0)
+    }
 }
 
 impl PodIndex {
@@ -65,6 +78,16 @@ impl PodIndex {
         let targets = self.targets.read();
         let mut of_ns = targets.iter().filter(|(t, _)| t.namespace == namespace);
         of_ns.find_map(|(_, t)| t.pods.get(name).cloned())
+    }
+
+    /// Pods of targets the watches see with a recommendation applied and no `RecommendationApplied`
+    /// event recorded yet (spec §10.10), from now on.
+    pub fn subscribe_applied(&self) -> tokio::sync::broadcast::Receiver<AppliedNotice> {
+        self.applied.0.subscribe()
+    }
+
+    fn notify_applied(&self, notice: AppliedNotice) {
+        let _ = self.applied.0.send(notice);
     }
 
     /// Starts following `target`; returns the generation its watch writes with.

@@ -1,6 +1,8 @@
 //! Wiring of the autoscaling stack: from start, the DPA watch (into the [`DpaStore`]) and the
-//! cluster-profile watch, either of which opens the gate on its first object; after the gate, the
-//! pod index. One task per loop, all stopped by `shutdown`. Nothing here gates readiness.
+//! cluster-profile watch, either of which opens the gate on its first object (built-in profiles
+//! excepted), and the profile controller; after the gate, the pod index; and, when the config
+//! carries the scaling steps, the DPA controller over the [`InternalStore`]. One task per loop, all
+//! stopped by `shutdown`. Nothing here gates readiness.
 
 use std::sync::Arc;
 
@@ -12,40 +14,105 @@ use kube::runtime::watcher::{self, Event};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use super::context::{Context, WorkloadSettings};
+use super::controller::Controller;
 use super::crd::{DatadogPodAutoscaler, GROUP};
 use super::dpa_store::{DpaEntry, DpaStore};
 use super::gate::AutoscalingGate;
+use super::model::{InternalStore, ScalingStep};
 use super::pod_index::{self, PodIndex};
+use super::profile::{HpaGuard, ProfileController, is_builtin};
 use super::webhook::WebhookState;
+use crate::cluster::LeaderHandle;
 
-#[derive(Clone, Debug, Default)]
-pub struct StackConfig {}
+#[derive(Clone, Default)]
+pub struct StackConfig {
+    /// `autoscaling.workload.*` settings and who this process is.
+    pub settings: WorkloadSettings,
+    /// The lease; `None` when leader election is off (this process leads).
+    pub leader: Option<LeaderHandle>,
+    /// The horizontal and vertical steps: the DPA controller runs only when both are given.
+    pub steps: Option<ScalingSteps>,
+    /// The internal store to share (with the Remote-Config feed, the recommenders); a new one
+    /// when `None`.
+    pub store: Option<Arc<InternalStore>>,
+    /// Create and keep the built-in cluster profiles (`serve` and `dev` do, as the DCA does).
+    pub builtin_profiles: bool,
+}
+
+/// The scaling steps the controller calls after validation and source selection.
+#[derive(Clone)]
+pub struct ScalingSteps {
+    pub horizontal: Arc<dyn ScalingStep>,
+    pub vertical: Arc<dyn ScalingStep>,
+}
+
+impl std::fmt::Debug for StackConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StackConfig")
+            .field("settings", &self.settings)
+            .field("leader", &self.leader)
+            .field("controller", &self.steps.is_some())
+            .field("builtin_profiles", &self.builtin_profiles)
+            .finish()
+    }
+}
 
 /// The running stack; `shutdown` stops every task.
 pub struct AutoscalingStack {
     pub gate: Arc<AutoscalingGate>,
     pub dpas: Arc<DpaStore>,
     pub pods: Arc<PodIndex>,
+    /// The leader's DPAs (spec §10.2).
+    pub store: Arc<InternalStore>,
     stop: watch::Sender<bool>,
     tasks: JoinSet<()>,
 }
 
 impl AutoscalingStack {
-    pub fn start(client: kube::Client, _config: StackConfig) -> Self {
+    pub fn start(client: kube::Client, config: StackConfig) -> Self {
         let (stop, stopped) = watch::channel(false);
         let gate = Arc::new(AutoscalingGate::default());
         let dpas = Arc::new(DpaStore::default());
         let pods = Arc::new(PodIndex::default());
+        let store = config.store.unwrap_or_default();
         let mut tasks = JoinSet::new();
+        if let Some(steps) = config.steps {
+            let ctx =
+                Arc::new(Context::new(client.clone(), pods.clone(), config.leader.clone(), config.settings.clone()));
+            let controller = Controller::new(ctx, store.clone(), steps.horizontal, steps.vertical);
+            tasks.spawn(controller.run(stopped.clone()));
+        }
         tasks.spawn(watch_dpas(client.clone(), dpas.clone(), gate.clone(), stopped.clone()));
         tasks.spawn(watch_profiles(client.clone(), gate.clone(), stopped.clone()));
-        tasks.spawn(pod_index::run(client, dpas.clone(), gate.clone(), pods.clone(), stopped));
-        AutoscalingStack { gate, dpas, pods, stop, tasks }
+        tasks.spawn(pod_index::run(client.clone(), dpas.clone(), gate.clone(), pods.clone(), stopped.clone()));
+        let ctx = Arc::new(Context::new(client, pods.clone(), config.leader, config.settings));
+        let mut profiles = ProfileController::new(ctx).with_gate(gate.clone()).with_dpas(dpas.clone());
+        if !config.builtin_profiles {
+            profiles = profiles.without_builtins();
+        }
+        tasks.spawn(profiles.run(stopped));
+        AutoscalingStack { gate, dpas, pods, store, stop, tasks }
+    }
+
+    /// The `/hpa-autoscaling` guard webhook (stateless).
+    pub fn hpa_guard(&self) -> Arc<HpaGuard> {
+        Arc::new(HpaGuard)
     }
 
     /// What the `/autoscaling` webhook reads.
     pub fn webhook(&self) -> Arc<WebhookState> {
         Arc::new(WebhookState { gate: self.gate.clone(), dpas: self.dpas.clone() })
+    }
+
+    /// Runs `task` with the stack's other loops (stopped and awaited by `shutdown`).
+    pub fn spawn(&mut self, task: impl std::future::Future<Output = ()> + Send + 'static) {
+        self.tasks.spawn(task);
+    }
+
+    /// Turns true when the stack is shutting down: what tasks given to `spawn` stop on.
+    pub fn stop_signal(&self) -> watch::Receiver<bool> {
+        self.stop.subscribe()
     }
 
     pub async fn shutdown(mut self) {
@@ -93,7 +160,10 @@ async fn watch_dpas(
     }
 }
 
-/// Cluster profiles only open the gate here (profiles themselves come with the profile controller).
+/// Cluster profiles only open the gate here (the profile controller does the rest). The built-in
+/// profiles, which the leader creates at startup in every cluster, do not: they alone are no use
+/// of autoscaling, so the gate (and the pod index) stays closed until a DPA, a user's profile or
+/// a workload labelled with any profile appears.
 async fn watch_profiles(client: kube::Client, gate: Arc<AutoscalingGate>, mut stop: watch::Receiver<bool>) {
     let rt = resource("DatadogPodAutoscalerClusterProfile", "datadogpodautoscalerclusterprofiles");
     let api: Api<DynamicObject> = Api::all_with(client, &rt);
@@ -104,7 +174,9 @@ async fn watch_profiles(client: kube::Client, gate: Arc<AutoscalingGate>, mut st
             _ = stop.changed() => return,
         };
         match event {
-            Ok(Event::InitApply(obj) | Event::Apply(obj)) => {
+            Ok(Event::InitApply(obj) | Event::Apply(obj))
+                if !is_builtin(obj.metadata.name.as_deref().unwrap_or_default(), obj.metadata.labels.as_ref()) =>
+            {
                 gate.open(&format!("DatadogPodAutoscalerClusterProfile {}", key(&obj)))
             }
             Ok(_) => {}

@@ -70,7 +70,7 @@ async fn follower_serves_from_status_and_takes_over_when_the_leader_dies() {
     };
 
     // Killed, not stopped: the lock stays held until it expires.
-    let DevStack { cluster, stack: leader, datadog, kubeconfig } = dev;
+    let DevStack { cluster, stack: leader, datadog, kubeconfig, feed_dir } = dev;
     let killed = Instant::now();
     leader.abort().await;
     eventually("the follower to take the lease", Duration::from_secs(30), || async {
@@ -85,7 +85,7 @@ async fn follower_serves_from_status_and_takes_over_when_the_leader_dies() {
     assert!(took <= bound, "takeover took {took:?}, more than {bound:?}");
 
     // The new leader refreshes: a new value reaches the HPA's reads.
-    let dev = DevStack { cluster, stack: follower, datadog, kubeconfig };
+    let dev = DevStack { cluster, stack: follower, datadog, kubeconfig, feed_dir };
     set_value(&dev, 11.0);
     eventually("the new leader's value through devcluster", Duration::from_secs(30), || async {
         values.lock().last().copied().filter(|v| *v == 11.0)
@@ -115,11 +115,11 @@ async fn a_value_nobody_refreshes_turns_stale_after_max_age_plus_grace() {
     wait_value(&follower, 9.0, Duration::from_secs(60)).await;
     route_to(&dev, &follower).await;
 
-    let DevStack { cluster, stack: leader, datadog, kubeconfig } = dev;
+    let DevStack { cluster, stack: leader, datadog, kubeconfig, feed_dir } = dev;
     leader.abort().await;
     let last = status_of(&follower).await;
     let data_time: Timestamp = web_rps(&last).and_then(|m| m.timestamp.clone()).expect("timestamp").parse().unwrap();
-    let dev = DevStack { cluster, stack: follower, datadog, kubeconfig };
+    let dev = DevStack { cluster, stack: follower, datadog, kubeconfig, feed_dir };
     let (code, body) = eventually("a stale answer through devcluster", Duration::from_secs(45), || async {
         let (code, body) = read_through_cluster(&dev).await;
         (code != 200).then_some((code, body))

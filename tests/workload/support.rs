@@ -50,7 +50,12 @@ pub async fn recording_client(dc: &DevCluster) -> (kube::Client, RequestLog) {
 
 /// devcluster with the DPA and cluster-profile CRDs of deploy/ established.
 pub async fn cluster() -> (DevCluster, kube::Client) {
-    let dc = DevCluster::start(Default::default()).await.unwrap();
+    cluster_with(Default::default()).await
+}
+
+/// [`cluster`] with its own settings.
+pub async fn cluster_with(config: autoscaling_apiserver::devcluster::Config) -> (DevCluster, kube::Client) {
+    let dc = DevCluster::start(config).await.unwrap();
     let admin = dc.client().await.unwrap();
     for file in ["01-crd-datadogpodautoscalers.yaml", "01-crd-datadogpodautoscalerclusterprofiles.yaml"] {
         let path = format!("{}/deploy/{file}", env!("CARGO_MANIFEST_DIR"));

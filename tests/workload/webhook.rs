@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 
 use super::support::{api_for, cluster, create, deployment, dpa, eventually, pods_of};
 
-async fn server(admin: &kube::Client, stack: &AutoscalingStack) -> RunningServer {
+pub async fn server(admin: &kube::Client, stack: &AutoscalingStack) -> RunningServer {
     let config = ServeConfig {
         secure_addr: "127.0.0.1:0".parse().unwrap(),
         metrics_addr: "127.0.0.1:0".parse().unwrap(),
@@ -35,7 +35,7 @@ async fn server(admin: &kube::Client, stack: &AutoscalingStack) -> RunningServer
 }
 
 /// The Service and MutatingWebhookConfiguration that send pod CREATEs to our server.
-async fn register(admin: &kube::Client, server: &RunningServer) {
+pub async fn register(admin: &kube::Client, server: &RunningServer) {
     let port = server.secure_addr.port();
     create(admin, json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "datadog"}})).await;
     create(

@@ -183,6 +183,9 @@ fn dispatch(ctx: &Ctx<'_>, m: Map<String, Value>) -> Result<Value, NormalizeErro
         ("rbac.authorization.k8s.io", "v1") => rbac_v1(ctx, m),
         ("authentication.k8s.io", "v1") => authn_v1(ctx, m),
         ("authorization.k8s.io", "v1") => authz_v1(ctx, m),
+        ("metrics.k8s.io", "v1beta1") if ctx.kind == "PodMetrics" => {
+            roundtrip::<super::super::resource_metrics::PodMetricsObject>(ctx, m)
+        }
         ("policy", "v1") => match ctx.kind {
             "PodDisruptionBudget" => roundtrip::<policy::PodDisruptionBudget>(ctx, m),
             "Eviction" => roundtrip::<policy::Eviction>(ctx, m),

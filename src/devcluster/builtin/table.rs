@@ -9,6 +9,7 @@ const NO_DELETECOLLECTION: &[&str] = &["create", "delete", "get", "list", "patch
 const CREATE: &[&str] = &["create"];
 const GET_PATCH_UPDATE: &[&str] = &["get", "patch", "update"];
 const UPDATE: &[&str] = &["update"];
+const GET_LIST: &[&str] = &["get", "list"];
 const ALL: &[&str] = &["all"];
 const API_EXTENSIONS: &[&str] = &["api-extensions"];
 
@@ -371,6 +372,17 @@ pub(super) static RESOURCES: &[ResourceInfo] = &[
         list_kind: "LeaseList",
         plural: "leases",
         singular: "lease",
+        ..BASE
+    },
+    // ---- metrics.k8s.io/v1beta1 (metrics-server's resource metrics API, computed on read) ----
+    ResourceInfo {
+        group: "metrics.k8s.io",
+        version: "v1beta1",
+        kind: "PodMetrics",
+        list_kind: "PodMetricsList",
+        plural: "pods",
+        singular: "",
+        verbs: GET_LIST,
         ..BASE
     },
 ];

@@ -36,7 +36,7 @@ fn subresource_kinds_normalize() {
 #[test]
 fn table_is_consistent() {
     let all = builtin_resources();
-    assert_eq!(all.len(), 31);
+    assert_eq!(all.len(), 32);
     for r in all {
         assert!(r.list_kind == format!("{}List", r.kind), "{}", r.plural);
         assert!(!r.verbs.is_empty());

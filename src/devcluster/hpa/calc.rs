@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::quantity::milli_value;
+use crate::apimachinery::quantity::milli_value;
 
 /// kube-controller-manager's `--horizontal-pod-autoscaler-cpu-initialization-period` default.
 pub const CPU_INITIALIZATION_PERIOD: Duration = Duration::from_secs(300);

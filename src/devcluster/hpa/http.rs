@@ -18,8 +18,8 @@ use serde_json::{Value, json};
 use super::super::selector::LabelSelector;
 use super::super::{Cluster, backends, handlers};
 use super::api::{EventType, HpaApi, Scale};
-use super::quantity::milli_value;
 use super::render::client_error;
+use crate::apimachinery::quantity::milli_value;
 
 pub const SA_NAMESPACE: &str = "kube-system";
 pub const SA_NAME: &str = "horizontal-pod-autoscaler";

@@ -15,8 +15,8 @@ use time::OffsetDateTime;
 use super::super::selector::LabelSelector;
 use super::api::HpaApi;
 use super::calc::{self, PodView, ResourceInput, ResourceTarget, Sample, Tolerances};
-use super::quantity::milli_value;
 use super::render::go_label_selector;
+use crate::apimachinery::quantity::milli_value;
 
 /// Prefix of the per-pod usage annotation that stands in for metrics-server.
 pub const USAGE_ANNOTATION_PREFIX: &str = "devcluster.autoscaling/usage-";

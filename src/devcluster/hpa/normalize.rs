@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::quantity::milli_value;
+use crate::apimachinery::quantity::milli_value;
 
 /// `HPAScalingPolicy` type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

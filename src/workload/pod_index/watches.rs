@@ -73,11 +73,15 @@ async fn watch_target(client: kube::Client, target: TargetKey, index: Arc<PodInd
             Ok(Event::InitApply(pod)) => {
                 if let Some((name, entry)) = entry_of(&target, &pod) {
                     listing.insert(name.into(), entry);
+                    pod.applied_notice().into_iter().for_each(|n| index.notify_applied(n));
                 }
             }
             Ok(Event::InitDone) => index.replace(&target, generation, std::mem::take(&mut listing)),
             Ok(Event::Apply(pod)) => match entry_of(&target, &pod) {
-                Some((name, entry)) => index.insert(&target, generation, name, entry),
+                Some((name, entry)) => {
+                    index.insert(&target, generation, name, entry);
+                    pod.applied_notice().into_iter().for_each(|n| index.notify_applied(n));
+                }
                 None => index.remove(&target, generation, pod.metadata.name.as_deref().unwrap_or_default()),
             },
             Ok(Event::Delete(pod)) => {

@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 
-use crate::workload::crd::{ContainerResources, UpdateStrategy, VerticalTarget};
+use crate::workload::crd::{ContainerResources, UpdateStrategy};
 use crate::workload::dpa_store::DpaEntry;
+use crate::workload::vertical::constraints::{Constrained, constrain, is_sentinel};
 use crate::workload::{AUTOSCALER_ID_ANNOTATION, REC_ID_ANNOTATION};
 
 /// A pod as the webhook decodes it: names, owners, annotations and container resources only.
@@ -112,45 +113,70 @@ pub fn operations(pod: &PodView, dpa: &DpaEntry) -> Vec<Value> {
     let Some(vertical) = applicable_vertical(dpa) else {
         return ops;
     };
-    annotate(REC_ID_ANNOTATION, &vertical.version);
+    annotate(REC_ID_ANNOTATION, &vertical.id);
     let sidecars =
         pod.spec.init_containers.iter().enumerate().filter(|(_, c)| c.restart_policy.as_deref() == Some("Always"));
     let regular = pod.spec.containers.iter().enumerate().map(|(i, c)| (format!("/spec/containers/{i}"), c));
     let sidecars = sidecars.map(|(i, c)| (format!("/spec/initContainers/{i}"), c));
     for (path, container) in regular.chain(sidecars) {
-        if let Some(reco) = vertical.desired_resources.iter().find(|r| r.name == container.name) {
+        if let Some(reco) = vertical.resources.iter().find(|r| r.name == container.name) {
             container_operations(&path, container, reco, &mut ops);
         }
     }
     ops
 }
 
-/// The vertical recommendation the webhook applies: present, identified, and not disabled.
-fn applicable_vertical(dpa: &DpaEntry) -> Option<&VerticalTarget> {
+/// The vertical recommendation the webhook applies: present, identified, not disabled nor paused,
+/// after the DPA's forced resources and constraints — the resources and recommendation ID the
+/// vertical controller computes, so every replica patches pods alike.
+fn applicable_vertical(dpa: &DpaEntry) -> Option<Constrained> {
     let vertical = dpa.vertical.as_ref()?;
     let usable = !vertical.version.is_empty() && !vertical.desired_resources.is_empty();
-    (usable && dpa.update_strategy != Some(UpdateStrategy::Disabled)).then_some(vertical)
+    if !usable || dpa.paused || dpa.update_strategy == Some(UpdateStrategy::Disabled) {
+        return None;
+    }
+    match constrain(&vertical.desired_resources, &vertical.version, &dpa.vertical_inputs) {
+        Ok(constrained) => Some(constrained),
+        Err(e) => {
+            tracing::warn!(dpa = %dpa.id(), error = %e, "vertical recommendation not applied to pods");
+            None
+        }
+    }
 }
 
 fn container_operations(path: &str, container: &ContainerView, reco: &ContainerResources, ops: &mut Vec<Value>) {
     let current = container.resources.as_ref();
-    if current.is_none() {
-        ops.push(json!({"op": "add", "path": format!("{path}/resources"), "value": {}}));
-    }
     let lists = [
         ("requests", reco.requests.as_ref(), current.and_then(|r| r.requests.as_ref())),
         ("limits", reco.limits.as_ref(), current.and_then(|r| r.limits.as_ref())),
     ];
+    let mut resources_added = current.is_some();
     for (field, wanted, have) in lists {
-        let Some(wanted) = wanted.filter(|w| !w.is_empty()) else { continue };
+        let wanted = wanted.into_iter().flatten();
+        let (removed, set): (Vec<_>, Vec<_>) = wanted.partition(|(_, q)| is_sentinel(q));
+        for (resource, _) in removed {
+            if have.is_some_and(|h| h.contains_key(resource)) {
+                let at = format!("{path}/resources/{field}/{}", escape(resource));
+                ops.push(json!({"op": "remove", "path": at}));
+            }
+        }
+        let set: Vec<_> = set
+            .into_iter()
+            .filter(|(r, q)| have.and_then(|h| h.get(*r)).and_then(Value::as_str) != Some(q.0.as_str()))
+            .collect();
+        if set.is_empty() {
+            continue;
+        }
+        if !resources_added {
+            ops.push(json!({"op": "add", "path": format!("{path}/resources"), "value": {}}));
+            resources_added = true;
+        }
         if have.is_none() {
             ops.push(json!({"op": "add", "path": format!("{path}/resources/{field}"), "value": {}}));
         }
-        for (resource, quantity) in wanted {
-            if have.and_then(|h| h.get(resource)).and_then(Value::as_str) != Some(quantity.0.as_str()) {
-                let at = format!("{path}/resources/{field}/{}", escape(resource));
-                ops.push(json!({"op": "add", "path": at, "value": quantity.0}));
-            }
+        for (resource, quantity) in set {
+            let at = format!("{path}/resources/{field}/{}", escape(resource));
+            ops.push(json!({"op": "add", "path": at, "value": quantity.0}));
         }
     }
     if let Some(limit) = reco.runtime.as_ref().and_then(|r| r.gomemlimit.as_deref()) {

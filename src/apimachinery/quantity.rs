@@ -1,6 +1,7 @@
-//! Kubernetes `resource.Quantity` strings read as the HPA controller reads them: `MilliValue()`,
-//! the value in thousandths rounded up (`"1500m"` → 1500, `"42"` → 42000, `"1Ki"` → 1024000,
-//! `"0.0001"` → 1), saturating at the i64 range.
+//! Kubernetes `resource.Quantity` strings as numbers, read as `MilliValue()` reads them: the value
+//! in thousandths rounded up (`"1500m"` → 1500, `"42"` → 42000, `"1Ki"` → 1024000, `"0.0001"` → 1),
+//! saturating at the i64 range. Used by devcluster's HPA controller and to compare requests, limits
+//! and bounds numerically in workload autoscaling.
 
 /// Why a string is not a Quantity (apimachinery's `ErrFormatWrong` / `ErrSuffix` texts).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,0 +1,153 @@
+//! The controller's writes to DatadogPodAutoscaler objects: create a Remote DPA from its internal
+//! representation (spec + initial status), push the internal spec of a Remote DPA, delete a
+//! Remote DPA the feed dropped, and write `status` through the status subresource when it
+//! changed. Each checks the lease right before writing; a write refused by a lost lease is
+//! simply not made.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, DeleteParams, PostParams, Preconditions};
+
+use super::status;
+use crate::workload::context::Context;
+use crate::workload::crd::DatadogPodAutoscaler;
+use crate::workload::model::PodAutoscalerInternal;
+
+/// A failed write, naming the DPA.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("cannot {verb} DatadogPodAutoscaler {namespace}/{name}: {source}")]
+    Api { verb: &'static str, namespace: String, name: String, source: kube::Error },
+}
+
+/// What a delete found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Deleted {
+    /// Deletion requested; the watch will report it.
+    Requested,
+    /// The object was gone already.
+    Gone,
+    /// Not the leader any more: nothing done.
+    NotLeader,
+}
+
+fn api(ctx: &Context, namespace: &str) -> Api<DatadogPodAutoscaler> {
+    Api::namespaced(ctx.client.clone(), namespace)
+}
+
+fn api_error(verb: &'static str, dpa: &PodAutoscalerInternal, source: kube::Error) -> WriteError {
+    WriteError::Api { verb, namespace: dpa.namespace.clone(), name: dpa.name.clone(), source }
+}
+
+fn is_status(e: &kube::Error, code: u16) -> bool {
+    matches!(e, kube::Error::Api(s) if s.code == code)
+}
+
+/// Creates the object of a Remote DPA known only internally; remembers the generation and
+/// creation time Kubernetes gave it. An object created meanwhile (409) is not an error.
+pub async fn create(ctx: &Context, dpa: &mut PodAutoscalerInternal, now: Timestamp) -> Result<(), WriteError> {
+    let object = DatadogPodAutoscaler {
+        metadata: ObjectMeta {
+            namespace: Some(dpa.namespace.clone()),
+            name: Some(dpa.name.clone()),
+            ..Default::default()
+        },
+        spec: dpa.spec.clone(),
+        status: Some(status::build(dpa, now, None)),
+    };
+    if !ctx.is_leader() {
+        return Ok(());
+    }
+    match api(ctx, &dpa.namespace).create(&PostParams::default(), &object).await {
+        Ok(created) => {
+            tracing::info!(dpa = %dpa.id(), "created Remote DatadogPodAutoscaler");
+            remember(dpa, &created);
+            Ok(())
+        }
+        Err(e) if is_status(&e, 409) => Ok(()),
+        Err(e) => Err(api_error("create", dpa, e)),
+    }
+}
+
+/// Replaces the object's spec with the internal one (Remote DPAs: the feed is the source of truth).
+pub async fn update_spec(
+    ctx: &Context,
+    dpa: &mut PodAutoscalerInternal,
+    object: &DatadogPodAutoscaler,
+) -> Result<(), WriteError> {
+    let mut updated = object.clone();
+    updated.spec = dpa.spec.clone();
+    if !ctx.is_leader() {
+        return Ok(());
+    }
+    let name = dpa.name.clone();
+    match api(ctx, &dpa.namespace).replace(&name, &PostParams::default(), &updated).await {
+        Ok(replaced) => {
+            tracing::info!(dpa = %dpa.id(), remote_version = ?dpa.spec.remote_version, "updated Remote DatadogPodAutoscaler spec");
+            remember(dpa, &replaced);
+            Ok(())
+        }
+        Err(e) => Err(api_error("update the spec of", dpa, e)),
+    }
+}
+
+/// The generation (and creation time) of an object we wrote, so the defaults the API server
+/// filled in are not taken for a user's edit.
+fn remember(dpa: &mut PodAutoscalerInternal, written: &DatadogPodAutoscaler) {
+    dpa.generation = written.metadata.generation.unwrap_or(dpa.generation);
+    if let Some(created) = &written.metadata.creation_timestamp {
+        dpa.creation_timestamp = created.0;
+    }
+}
+
+/// Deletes the object (only this incarnation of it: UID precondition).
+pub async fn delete(
+    ctx: &Context,
+    dpa: &PodAutoscalerInternal,
+    object: &DatadogPodAutoscaler,
+) -> Result<Deleted, WriteError> {
+    let preconditions = Preconditions { uid: object.metadata.uid.clone(), resource_version: None };
+    let params = DeleteParams { preconditions: Some(preconditions), ..DeleteParams::default() };
+    if !ctx.is_leader() {
+        return Ok(Deleted::NotLeader);
+    }
+    match api(ctx, &dpa.namespace).delete(&dpa.name, &params).await {
+        Ok(_) => {
+            tracing::info!(dpa = %dpa.id(), "deleted Remote DatadogPodAutoscaler no longer in the feed");
+            Ok(Deleted::Requested)
+        }
+        Err(e) if is_status(&e, 404) => Ok(Deleted::Gone),
+        Err(e) => Err(api_error("delete", dpa, e)),
+    }
+}
+
+/// Writes the status built from `dpa` unless it equals the object's (as JSON: times at second
+/// precision, quantities as written); records the conditions in `dpa`. Returns whether it wrote.
+pub async fn write_status(
+    ctx: &Context,
+    dpa: &mut PodAutoscalerInternal,
+    object: &DatadogPodAutoscaler,
+    now: Timestamp,
+) -> Result<bool, WriteError> {
+    let built = status::build(dpa, now, object.status.as_ref());
+    dpa.conditions = built.conditions.clone().unwrap_or_default();
+    if same_status(object.status.as_ref(), &built) || !ctx.is_leader() {
+        return Ok(false);
+    }
+    let mut updated = object.clone();
+    updated.status = Some(built);
+    let name = dpa.name.clone();
+    match api(ctx, &dpa.namespace).replace_status(&name, &PostParams::default(), &updated).await {
+        Ok(_) => Ok(true),
+        Err(e) => Err(api_error("update the status of", dpa, e)),
+    }
+}
+
+/// Semantic equality of statuses: equal JSON.
+pub fn same_status(
+    current: Option<&crate::workload::crd::DatadogPodAutoscalerStatus>,
+    built: &crate::workload::crd::DatadogPodAutoscalerStatus,
+) -> bool {
+    let json = |s: &crate::workload::crd::DatadogPodAutoscalerStatus| serde_json::to_value(s).ok();
+    current.is_some_and(|c| json(c) == json(built))
+}

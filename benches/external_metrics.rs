@@ -22,7 +22,9 @@
 //! metric name), then closed loop and open loop (2,000 req/s) next to the bare baseline.
 //!
 //! Run: `cargo bench --bench external_metrics`; `BENCH_SCALE=0.1` divides every count by 10
-//! (`BENCH_REFRESH_SECS`, default 10, and `BENCH_CYCLES`, default 4, set the refresh part).
+//! (`BENCH_REFRESH_SECS`, default 10, and `BENCH_CYCLES`, default 4, set the refresh part;
+//! `BENCH_WORKERS` sets the leader's `external_metrics_provider.num_workers`, the status writes in
+//! flight at once, default the product's 2).
 //! Prints figures; fails only when something is wrong (a reply, a missing status, a deadline).
 
 use std::sync::Arc;
@@ -73,6 +75,7 @@ struct Sizes {
     store_metrics: usize,
     refresh: Duration,
     cycles: usize,
+    workers: Option<usize>,
 }
 
 fn env_number(key: &str, default: f64) -> anyhow::Result<f64> {
@@ -96,14 +99,18 @@ impl Sizes {
             store_metrics: count(10_000.0).max(refresh_metrics),
             refresh: Duration::from_secs_f64(env_number("BENCH_REFRESH_SECS", 10.0)?),
             cycles: env_number("BENCH_CYCLES", 4.0)?.round().max(1.0) as usize,
+            workers: match std::env::var("BENCH_WORKERS") {
+                Ok(_) => Some(env_number("BENCH_WORKERS", 2.0)?.round().max(1.0) as usize),
+                Err(_) => None,
+            },
         })
     }
 }
 
 /// One replica's DCA settings: the simulated API as the endpoint, max_age 900 s (the
 /// values refreshed in part 2 must stay fresh through the read measurement).
-fn settings(pod: &str, refresh: Duration, api: &DatadogApi) -> anyhow::Result<Settings> {
-    let env = [
+fn settings(pod: &str, refresh: Duration, api: &DatadogApi, workers: Option<usize>) -> anyhow::Result<Settings> {
+    let mut env = vec![
         ("DD_POD_NAME", pod.to_owned()),
         ("DD_KUBE_RESOURCES_NAMESPACE", RESOURCES_NS.to_owned()),
         ("DD_EXTERNAL_METRICS_PROVIDER_USE_DATADOGMETRIC_CRD", "true".to_owned()),
@@ -113,7 +120,10 @@ fn settings(pod: &str, refresh: Duration, api: &DatadogApi) -> anyhow::Result<Se
         ("DD_API_KEY", api.api_key().to_owned()),
         ("DD_APP_KEY", api.app_key().to_owned()),
     ];
-    let (settings, diagnostics) = config::load(None, env.map(|(k, v)| (k.to_owned(), v)), &[])?;
+    if let Some(workers) = workers {
+        env.push(("DD_EXTERNAL_METRICS_PROVIDER_NUM_WORKERS", workers.to_string()));
+    }
+    let (settings, diagnostics) = config::load(None, env.into_iter().map(|(k, v)| (k.to_owned(), v)), &[])?;
     if !diagnostics.is_empty() {
         bail!("settings of {pod}: {diagnostics:?}");
     }
@@ -170,12 +180,13 @@ async fn main() -> anyhow::Result<()> {
     );
     println!(
         "sizes: {} DatadogMetrics over {} distinct queries for the refresh part, {} in the store for reads; \
-         refresh period {}, {} measured refreshes",
+         refresh period {}, {} measured refreshes; leader's status writes in flight: {}",
         sizes.refresh_metrics,
         sizes.queries,
         sizes.store_metrics,
         secs(sizes.refresh),
-        sizes.cycles
+        sizes.cycles,
+        sizes.workers.map_or("the default num_workers".to_owned(), |w| w.to_string())
     );
 
     let dc = DevCluster::start(Config::default()).await?;
@@ -193,7 +204,7 @@ async fn main() -> anyhow::Result<()> {
     fleet::create(&client, 0..sizes.refresh_metrics, sizes.queries).await?;
     println!("\n== refresh: {} DatadogMetrics created through the API in {}", sizes.refresh_metrics, secs(t.elapsed()));
     let tracker = Tracker::spawn(&client);
-    let leader_settings = settings("bench-leader", sizes.refresh, &api)?;
+    let leader_settings = settings("bench-leader", sizes.refresh, &api, sizes.workers)?;
     let querier =
         RecordingQuerier::new(DatadogClient::new(DatadogClientConfig::from_settings(&leader_settings)?)?, api.clone());
     let started = Instant::now();
@@ -241,7 +252,7 @@ async fn main() -> anyhow::Result<()> {
     );
 
     // --- the serving replica: syncs the statuses, never refreshes during the measurement
-    let serving_settings = settings("bench-serving", Duration::from_secs(3600), &api)?;
+    let serving_settings = settings("bench-serving", Duration::from_secs(3600), &api, None)?;
     let idle =
         RecordingQuerier::new(DatadogClient::new(DatadogClientConfig::from_settings(&serving_settings)?)?, api.clone());
     let t = Instant::now();

@@ -148,6 +148,12 @@ impl Settings {
         if (1..=MAX_PARALLEL_QUERIES).contains(&configured) { configured } else { MAX_PARALLEL_QUERIES }
     }
 
+    /// DatadogMetric syncs the controller runs at once (the DCA's worker count), at least one.
+    pub fn datadogmetric_workers(&self) -> usize {
+        let configured = self.int("external_metrics_provider.num_workers").unwrap_or(2);
+        usize::try_from(configured).unwrap_or(1).max(1)
+    }
+
     pub fn split_batches_with_backoff(&self) -> bool {
         self.flag("external_metrics_provider.split_batches_with_backoff")
     }

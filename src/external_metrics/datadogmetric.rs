@@ -23,6 +23,7 @@ mod template;
 #[cfg(test)]
 mod tests;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -36,7 +37,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use crate::apimachinery::selector::LabelSelector;
 use crate::cluster::lease::{LeaderElection, LeaderHandle, LeaseConfig};
 use crate::config::Settings;
-use crate::server::{Check, ExternalMetricValue, MetricsProvider, ProviderError, format_quantity};
+use crate::server::{Check, ExternalMetricValue, MetricsProvider, ProviderError};
 
 pub use model::{MetricError, MetricState};
 pub use names::{Reference, autogen_name, autogen_query};
@@ -174,7 +175,7 @@ impl DatadogMetricProvider {
 
     fn value_at(&self, id: &str, metric: &str, now: Timestamp) -> Result<ExternalMetricValue, ProviderError> {
         let config = &self.config;
-        let answer = self.store.read(id, |state| {
+        let answer = self.store.read_served(id, |state, served| {
             if !state.valid {
                 let text = state.error.as_ref().map(|e| e.text.clone());
                 return Err(text.unwrap_or_else(|| "DatadogMetric is invalid, missing error details".to_owned()));
@@ -185,13 +186,12 @@ impl DatadogMetricProvider {
                     "DatadogMetric is stale, last updated: {when}. Check datadog-cluster-agent logs for errors"
                 ));
             }
-            let timestamp = state.data_time.map_or_else(|| "0001-01-01T00:00:00Z".to_owned(), model::rfc3339);
             Ok(ExternalMetricValue {
                 metric_name: metric.to_owned(),
                 metric_labels: None,
-                timestamp,
+                timestamp: served.timestamp.clone(),
                 window: None,
-                value: format_quantity(state.value),
+                value: served.value.clone(),
             })
         });
         match answer {
@@ -212,10 +212,10 @@ impl MetricsProvider for DatadogMetricProvider {
         metric: &str,
         selector: &LabelSelector,
     ) -> Result<Vec<ExternalMetricValue>, ProviderError> {
-        let metric = metric.to_lowercase();
-        let id = match Reference::parse(&metric) {
-            Reference::DatadogMetric { namespace: owner, name } => {
-                let id = format!("{owner}/{name}");
+        let metric = lowercase(metric);
+        let id = match names::reference_parts(&metric) {
+            Some((owner, name)) => {
+                let id = [owner, "/", name].concat();
                 if self.config.enforce_namespace && owner != namespace {
                     let why = format!(
                         " (external_metrics_provider.enforce_namespace: only namespace {owner} may read it, not {namespace})"
@@ -224,14 +224,23 @@ impl MetricsProvider for DatadogMetricProvider {
                 }
                 id
             }
-            Reference::Malformed => {
+            None if metric.starts_with(names::REFERENCE_PREFIX) => {
                 return Err(ProviderError::Unavailable(format!(
                     "ExternalMetric does not follow DatadogMetric format: {metric}"
                 )));
             }
-            Reference::Plain => self.config.autogen_id(&metric, &selector.equality_labels()),
+            None => self.config.autogen_id(&metric, &selector.equality_labels()),
         };
         Ok(vec![self.value_at(&id, &metric, Timestamp::now())?])
+    }
+}
+
+/// `str::to_lowercase`, borrowing a name that has no upper-case letters (the usual case).
+fn lowercase(metric: &str) -> Cow<'_, str> {
+    if metric.is_ascii() && !metric.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Borrowed(metric)
+    } else {
+        Cow::Owned(metric.to_lowercase())
     }
 }
 
@@ -276,7 +285,8 @@ pub fn start_with_leader(
     let mut tasks = JoinSet::new();
     // Deleted HPAs need no immediate action here: the watcher's next pass sees them gone.
     let (hpas, _deleted) = autoscalers::HpaIndex::spawn(client.clone(), &mut tasks, shutdown.clone());
-    let ddm = controller::Controller::new(client, store.clone(), leader.clone(), templates, synced.clone());
+    let workers = settings.datadogmetric_workers();
+    let ddm = controller::Controller::new(client, store.clone(), leader.clone(), templates, synced.clone(), workers);
     tasks.spawn(ddm.run(changes, shutdown.clone()));
     let watcher = autoscalers::AutoscalerWatcher::new(config.clone(), store.clone(), leader.clone(), hpas);
     tasks.spawn(watcher.run(shutdown.clone()));

@@ -11,12 +11,13 @@
 //! - **authorization** ([`Authorizer`]): always-allowed health paths and `system:masters`, then a
 //!   cached SubjectAccessReview.
 //!
-//! The request path only calls out on a cache miss; results are cached in moka with the TTLs the
+//! The request path only calls out on a cache miss; decisions are cached with the TTLs the
 //! Go library uses (see [`AuthnOptions`] and [`AuthzOptions`] for where we differ and why).
 
 mod authenticator;
 mod authorizer;
 mod config;
+mod decisions;
 mod jwt;
 mod requestheader;
 mod retry;

@@ -78,14 +78,19 @@ pub async fn admit(gate: &Gate, conn: &ConnectionTrust, req: &Parts) -> Result<(
         Ok(Authenticated::User(u)) => u,
         Ok(Authenticated::Anonymous) | Err(_) => return Err(ApiError::unauthorized().into_response()),
     };
-    // The connection's last decision, if it was for these attributes (checked without building them).
-    let remembered = gate.authorizer.recall(&conn.decisions, |a| same_attributes(a, &user, &req.method, path));
+    // A remembered decision for these attributes, checked without building them.
+    let derived = Derived::of(&req.method, path);
+    let hash = gate.authorizer.hash(&user, &derived.verb, path);
+    let remembered = gate.authorizer.recall(&conn.decisions, hash, |a| same_attributes(a, &user, &derived, path));
     let attrs = match remembered {
         Some(Decision::Allow) => return Ok(()),
-        Some(Decision::Deny { reason }) => return Err(forbidden(&attributes(user, &req.method, path), &reason)),
-        None => attributes(user, &req.method, path),
+        Some(Decision::Deny { reason }) => return Err(forbidden(&derived.attributes(user, path), &reason)),
+        None => derived.attributes(user, path),
     };
-    match gate.authorizer.authorize_remembered(&attrs, &conn.decisions).await {
+    if gate.authorizer.always_allowed(&attrs) {
+        return Ok(());
+    }
+    match gate.authorizer.authorize_missed(&attrs, &conn.decisions).await {
         Ok(Decision::Allow) => Ok(()),
         Ok(Decision::Deny { reason }) => Err(forbidden(&attrs, &reason)),
         Err(e) => Err(ApiError::internal(format!("authorization check failed: {e}")).into_response()),
@@ -98,39 +103,19 @@ fn forbidden(attrs: &Attributes, reason: &str) -> Response {
         .into_response()
 }
 
-/// Request attributes as kube-apiserver derives them: a metric read is verb `list` on resource
-/// `<metric>` in the namespace (the path names no object); everything else is a non-resource path.
-pub fn attributes(user: UserInfo, method: &Method, path: &str) -> Attributes {
-    let d = Derived::of(method, path);
-    Attributes {
-        user,
-        verb: d.verb.into_owned(),
-        resource_request: d.resource_request,
-        api_group: d.api_group.into(),
-        api_version: d.api_version.into(),
-        resource: d.resource.into_owned(),
-        subresource: String::new(),
-        namespace: d.namespace.into_owned(),
-        name: String::new(),
-        path: path.into(),
-    }
-}
-
-/// Whether `a` equals `attributes(user, method, path)`, without building that (no allocation for
-/// the usual methods and unescaped paths).
-fn same_attributes(a: &Attributes, user: &UserInfo, method: &Method, path: &str) -> bool {
-    if a.path != path || a.user != *user {
-        return false;
-    }
-    let d = Derived::of(method, path);
-    a.verb == d.verb
+/// Whether `a` equals `attributes(user, method, path)` (`d` derived from method and path),
+/// without building that.
+fn same_attributes(a: &Attributes, user: &UserInfo, d: &Derived<'_>, path: &str) -> bool {
+    a.path == path
+        && a.verb == d.verb
+        && a.resource == d.resource
+        && a.namespace == d.namespace
         && a.resource_request == d.resource_request
         && a.api_group == d.api_group
         && a.api_version == d.api_version
-        && a.resource == d.resource
-        && a.namespace == d.namespace
         && a.subresource.is_empty()
         && a.name.is_empty()
+        && a.user == *user
 }
 
 /// The attributes that follow from the method and path, borrowed where they can be.
@@ -144,6 +129,24 @@ struct Derived<'a> {
 }
 
 impl<'a> Derived<'a> {
+    /// Request attributes as kube-apiserver derives them: a metric read is verb `list` on resource
+    /// `<metric>` in the namespace (the path names no object); everything else is a non-resource
+    /// path.
+    fn attributes(&self, user: UserInfo, path: &str) -> Attributes {
+        Attributes {
+            user,
+            verb: self.verb.clone().into_owned(),
+            resource_request: self.resource_request,
+            api_group: self.api_group.into(),
+            api_version: self.api_version.into(),
+            resource: self.resource.clone().into_owned(),
+            subresource: String::new(),
+            namespace: self.namespace.clone().into_owned(),
+            name: String::new(),
+            path: path.into(),
+        }
+    }
+
     fn of(method: &'a Method, path: &'a str) -> Self {
         match metric_path(path) {
             Some((ns, metric)) => Derived {
@@ -187,7 +190,11 @@ fn lowercase(method: &Method) -> Cow<'_, str> {
     }
 }
 
+/// Percent-decoded (invalid UTF-8 replaced); text without `%` is returned as it is.
 fn decode(s: &str) -> Cow<'_, str> {
+    if !s.contains('%') {
+        return Cow::Borrowed(s);
+    }
     percent_encoding::percent_decode_str(s).decode_utf8_lossy()
 }
 
@@ -213,6 +220,14 @@ mod tests {
         assert!(always_allowed("/readyz/informer-sync") && always_allowed("/livez") && !always_allowed("/readyzx"));
     }
 
+    fn attributes(user: UserInfo, method: &Method, path: &str) -> Attributes {
+        Derived::of(method, path).attributes(user, path)
+    }
+
+    fn same(a: &Attributes, user: &UserInfo, method: &Method, path: &str) -> bool {
+        same_attributes(a, user, &Derived::of(method, path), path)
+    }
+
     #[test]
     fn same_attributes_is_equality_with_the_built_attributes() {
         let user = UserInfo { name: "u".into(), groups: vec!["g".into()], ..Default::default() };
@@ -224,12 +239,12 @@ mod tests {
         for method in methods.iter().chain(&custom) {
             for path in paths {
                 let built = attributes(user.clone(), method, path);
-                assert!(same_attributes(&built, &user, method, path), "{method} {path}");
+                assert!(same(&built, &user, method, path), "{method} {path}");
                 let mut other_user = user.clone();
                 other_user.groups.push("system:masters".into());
-                assert!(!same_attributes(&built, &other_user, method, path), "{method} {path}");
+                assert!(!same(&built, &other_user, method, path), "{method} {path}");
                 for other in paths.iter().filter(|p| **p != path) {
-                    assert!(!same_attributes(&built, &user, method, other), "{method} {path} vs {other}");
+                    assert!(!same(&built, &user, method, other), "{method} {path} vs {other}");
                 }
                 for changed in [
                     Attributes { verb: "other-verb".into(), ..built.clone() },
@@ -241,13 +256,13 @@ mod tests {
                     Attributes { namespace: "x".into(), ..built.clone() },
                     Attributes { name: "x".into(), ..built.clone() },
                 ] {
-                    assert!(!same_attributes(&changed, &user, method, path), "{method} {path}: {changed:?}");
+                    assert!(!same(&changed, &user, method, path), "{method} {path}: {changed:?}");
                 }
             }
         }
         let get = attributes(user.clone(), &Method::GET, metric);
-        assert!(!same_attributes(&get, &user, &Method::POST, metric), "post is its own verb");
-        assert!(same_attributes(&get, &user, &Method::HEAD, metric), "head reads list, as get does");
+        assert!(!same(&get, &user, &Method::POST, metric), "post is its own verb");
+        assert!(same(&get, &user, &Method::HEAD, metric), "head reads list, as get does");
         let e = attributes(user.clone(), &Method::GET, escaped);
         assert_eq!((e.namespace.as_str(), e.resource.as_str()), ("default", "M@x"));
         assert_eq!(attributes(user, &custom[1], "/x").verb, "watch");

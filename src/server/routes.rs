@@ -136,7 +136,11 @@ fn label_selector(query: &str) -> Result<LabelSelector, ApiError> {
     }
 }
 
+/// Percent-decoded (invalid UTF-8 replaced); text without `%` is returned as it is.
 fn percent_decode(s: &str) -> Cow<'_, str> {
+    if !s.contains('%') {
+        return Cow::Borrowed(s);
+    }
     percent_encoding::percent_decode_str(s).decode_utf8_lossy()
 }
 

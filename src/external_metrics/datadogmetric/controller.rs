@@ -2,12 +2,18 @@
 //! between the object and the store. Followers mirror objects into the store; the leader keeps its
 //! own state, writes `status` when it is newer (with the object's resourceVersion), creates the
 //! objects of autogen entries and deletes expired ones. The lease is checked before every write.
+//!
+//! Up to `workers` IDs sync at once (the DCA's `external_metrics_provider.num_workers`), so a
+//! refresh's status writes overlap; as in client-go's workqueue, one ID is never synced twice at
+//! once: a change during its sync queues it again once that sync ends.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::StreamExt;
+use futures::future::BoxFuture;
+use futures::stream::FuturesUnordered;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, PostParams};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -41,11 +47,18 @@ enum SyncError {
     Encode { id: String, source: serde_json::Error },
 }
 
-pub struct Controller {
+/// What a sync needs, shared by the syncs in flight.
+struct Syncer {
     client: kube::Client,
     store: Arc<DatadogMetricStore>,
     leader: LeaderHandle,
     templates: Arc<TemplateContext>,
+}
+
+type SyncResult = Result<Option<Duration>, SyncError>;
+
+pub struct Controller {
+    syncer: Arc<Syncer>,
     synced: Arc<AtomicBool>,
     /// The watched objects by ID, as the informer cache.
     objects: HashMap<String, Arc<DynamicObject>>,
@@ -55,6 +68,12 @@ pub struct Controller {
     queued: HashSet<String>,
     delayed: Vec<(Instant, String)>,
     failures: HashMap<String, u32>,
+    /// Most syncs in flight.
+    workers: usize,
+    in_flight: FuturesUnordered<BoxFuture<'static, (String, SyncResult)>>,
+    /// IDs being synced, and those of them that changed meanwhile (queued again when done).
+    busy: HashSet<String>,
+    dirty: HashSet<String>,
 }
 
 impl Controller {
@@ -64,12 +83,10 @@ impl Controller {
         leader: LeaderHandle,
         templates: Arc<TemplateContext>,
         synced: Arc<AtomicBool>,
+        workers: usize,
     ) -> Self {
         Controller {
-            client,
-            store,
-            leader,
-            templates,
+            syncer: Arc::new(Syncer { client, store, leader, templates }),
             synced,
             objects: HashMap::new(),
             listing: None,
@@ -77,28 +94,36 @@ impl Controller {
             queued: HashSet::new(),
             delayed: Vec::new(),
             failures: HashMap::new(),
+            workers: workers.max(1),
+            in_flight: FuturesUnordered::new(),
+            busy: HashSet::new(),
+            dirty: HashSet::new(),
         }
     }
 
     pub async fn run(mut self, mut changes: mpsc::UnboundedReceiver<String>, mut stop: watch::Receiver<bool>) {
-        let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &api_resource());
+        let api: Api<DynamicObject> = Api::all_with(self.syncer.client.clone(), &api_resource());
         let events = watcher(api, watcher::Config::default()).default_backoff();
         tokio::pin!(events);
         loop {
             let next_delay = self.delayed.iter().map(|(at, _)| *at).min();
+            let can_start = !self.queue.is_empty() && self.in_flight.len() < self.workers;
             tokio::select! {
                 biased;
-                _ = stop.changed() => return,
+                _ = stop.changed() => break,
+                Some((id, result)) = self.in_flight.next(), if !self.in_flight.is_empty() => self.finish(id, result),
                 event = events.next() => match event {
                     Some(Ok(event)) => self.on_event(event),
                     Some(Err(e)) => tracing::warn!(error = %e, "DatadogMetric watch failed; retrying"),
-                    None => return,
+                    None => break,
                 },
                 Some(id) = changes.recv() => self.enqueue(id),
                 _ = sleep_until(next_delay) => self.promote_delayed(),
-                _ = std::future::ready(()), if !self.queue.is_empty() => self.process_one().await,
+                _ = std::future::ready(()), if can_start => self.start_next(),
             }
         }
+        // Writes already started finish (none starts after the stop).
+        while self.in_flight.next().await.is_some() {}
     }
 
     fn on_event(&mut self, event: watcher::Event<DynamicObject>) {
@@ -140,7 +165,9 @@ impl Controller {
     }
 
     fn enqueue(&mut self, id: String) {
-        if self.queued.insert(id.clone()) {
+        if self.busy.contains(&id) {
+            self.dirty.insert(id);
+        } else if self.queued.insert(id.clone()) {
             self.queue.push_back(id);
         }
     }
@@ -154,14 +181,26 @@ impl Controller {
         }
     }
 
-    async fn process_one(&mut self) {
+    /// Starts syncing the next queued ID (never one in flight: those wait in `dirty`).
+    fn start_next(&mut self) {
         let Some(id) = self.queue.pop_front() else { return };
         self.queued.remove(&id);
-        match self.sync(&id).await {
+        self.busy.insert(id.clone());
+        let object = self.objects.get(&id).cloned();
+        let syncer = self.syncer.clone();
+        self.in_flight.push(Box::pin(async move {
+            let result = syncer.sync(&id, object).await;
+            (id, result)
+        }));
+    }
+
+    fn finish(&mut self, id: String, result: SyncResult) {
+        self.busy.remove(&id);
+        match result {
             Ok(recheck) => {
                 self.failures.remove(&id);
                 if let Some(after) = recheck {
-                    self.delayed.push((Instant::now() + after, id));
+                    self.delayed.push((Instant::now() + after, id.clone()));
                 }
             }
             Err(e) => {
@@ -172,15 +211,19 @@ impl Controller {
                     self.failures.remove(&id);
                 } else {
                     tracing::debug!(error = %e, "DatadogMetric {id} sync failed; retrying");
-                    self.delayed.push((Instant::now() + RETRY_DELAY, id));
+                    self.delayed.push((Instant::now() + RETRY_DELAY, id.clone()));
                 }
             }
         }
+        if self.dirty.remove(&id) {
+            self.enqueue(id);
+        }
     }
+}
 
+impl Syncer {
     /// Syncs one ID; `Ok(Some(d))` asks to look at it again after `d`.
-    async fn sync(&mut self, id: &str) -> Result<Option<Duration>, SyncError> {
-        let object = self.objects.get(id).cloned();
+    async fn sync(&self, id: &str, object: Option<Arc<DynamicObject>>) -> SyncResult {
         let now = Timestamp::now();
         if !self.leader.is_leader_now() {
             match object {
@@ -195,12 +238,7 @@ impl Controller {
         self.sync_as_leader(id, object, now).await
     }
 
-    async fn sync_as_leader(
-        &mut self,
-        id: &str,
-        object: Option<Arc<DynamicObject>>,
-        now: Timestamp,
-    ) -> Result<Option<Duration>, SyncError> {
+    async fn sync_as_leader(&self, id: &str, object: Option<Arc<DynamicObject>>, now: Timestamp) -> SyncResult {
         let internal = self.store.get(id);
         match (internal, object) {
             (None, None) => Ok(None),

@@ -3,18 +3,11 @@
 //! SHA-256 of the query the DCA builds for it (so objects a DCA created are found and reused).
 
 use std::collections::BTreeMap;
-use std::sync::LazyLock;
 
-use regex::Regex;
 use sha2::{Digest, Sha256};
 
 pub const AUTOGEN_PREFIX: &str = "dcaautogen-";
-const REFERENCE_PREFIX: &str = "datadogmetric@";
-
-static REFERENCE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new("^datadogmetric@([a-z0-9](?:[-a-z0-9]*[a-z0-9])?):([a-z0-9](?:[-a-z0-9]*[a-z0-9])?)$")
-        .expect("valid regex")
-});
+pub const REFERENCE_PREFIX: &str = "datadogmetric@";
 
 /// What a (lower-cased) external metric name refers to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,11 +23,28 @@ pub enum Reference {
 impl Reference {
     pub fn parse(metric: &str) -> Self {
         let lower = metric.to_lowercase();
-        if let Some(found) = REFERENCE.captures(&lower) {
-            return Reference::DatadogMetric { namespace: found[1].to_owned(), name: found[2].to_owned() };
+        if let Some((namespace, name)) = reference_parts(&lower) {
+            return Reference::DatadogMetric { namespace: namespace.to_owned(), name: name.to_owned() };
         }
         if lower.starts_with(REFERENCE_PREFIX) { Reference::Malformed } else { Reference::Plain }
     }
+}
+
+/// Namespace and name of a lower-cased `datadogmetric@<ns>:<name>`, both DNS labels: what the
+/// DCA's `^datadogmetric@([a-z0-9](?:[-a-z0-9]*[a-z0-9])?):([a-z0-9](?:[-a-z0-9]*[a-z0-9])?)$`
+/// captures (read on every metric request, so matched without a regex engine).
+pub fn reference_parts(lower: &str) -> Option<(&str, &str)> {
+    let (namespace, name) = lower.strip_prefix(REFERENCE_PREFIX)?.split_once(':')?;
+    (is_label(namespace) && is_label(name)).then_some((namespace, name))
+}
+
+/// `[a-z0-9](?:[-a-z0-9]*[a-z0-9])?`.
+fn is_label(s: &str) -> bool {
+    let alphanumeric = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    let bytes = s.as_bytes();
+    bytes.first().is_some_and(alphanumeric)
+        && bytes.last().is_some_and(alphanumeric)
+        && bytes.iter().all(|b| alphanumeric(b) || *b == b'-')
 }
 
 /// The autogen query: `<aggregator>:<metric>{<tags>}.rollup(<rollup>)`, tags `key:value` sorted
@@ -75,6 +85,22 @@ mod tests {
         assert_eq!(Reference::parse("datadogmetric@-prod:web"), Reference::Malformed);
         assert_eq!(Reference::parse("datadogmetric@prod/web"), Reference::Malformed);
         assert_eq!(Reference::parse("nginx.net.request_per_s"), Reference::Plain);
+    }
+
+    proptest::proptest! {
+        /// The hand matcher and the DCA's regex accept the same names with the same captures.
+        #[test]
+        fn reference_parts_is_the_dca_regex(metric in "(datadogmetric@)?[-a-z0-9]{0,6}(:[-a-z0-9]{0,6})?[-a-z0-9:.@A-Z\u{e9}]{0,3}") {
+            let regex = regex::Regex::new(
+                "^datadogmetric@([a-z0-9](?:[-a-z0-9]*[a-z0-9])?):([a-z0-9](?:[-a-z0-9]*[a-z0-9])?)$",
+            )
+            .expect("valid regex");
+            let expected = regex.captures(&metric).map(|c| {
+                let (_, [namespace, name]) = c.extract();
+                (namespace, name)
+            });
+            proptest::prop_assert_eq!(reference_parts(&metric), expected);
+        }
     }
 
     #[test]

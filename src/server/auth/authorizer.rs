@@ -1,13 +1,17 @@
 //! The authorizer chain of `DelegatingAuthorizationOptions`: always-allowed groups and paths,
 //! then a SubjectAccessReview (authorization.k8s.io/v1) to kube-apiserver, cached by the full
-//! attributes. Concurrent misses for the same attributes share one review.
+//! attributes.
 //!
-//! In front of the shared cache, each connection remembers its last decision ([`DecisionMemo`]):
-//! a connection usually asks the same thing again (the aggregator forwarding one HPA's reads), and
-//! comparing against one remembered request is far cheaper than hashing the attributes into the
-//! shared cache. A remembered decision expires when the cached one does (`expires_at`, set when
-//! the review answered), so the TTLs hold either way.
+//! Three levels answer before a review, all holding a decision only until `expires_at` (review
+//! time + the allowed or denied TTL):
+//! - each connection's last decision ([`DecisionMemo`]): a connection usually asks the same thing
+//!   again (the aggregator forwarding one HPA's reads), and one comparison is the cheapest check;
+//! - the shared [`DecisionTable`]: a synchronous, sharded lookup by a hash of user, verb and path
+//!   that needs no built attributes (the HPA controller rotating over many metric names);
+//! - the moka cache, asked only when the table misses: concurrent misses for the same attributes
+//!   share one review, and its answer is stored in the table.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -17,9 +21,10 @@ use k8s_openapi::api::authorization::v1::{
 use moka::Expiry;
 use moka::future::Cache;
 
+use super::decisions::{DecisionTable, Remembered};
 use super::retry::create_review;
 use super::stats::Counters;
-use super::{Attributes, AuthError, CacheStats, Decision};
+use super::{Attributes, AuthError, CacheStats, Decision, UserInfo};
 
 /// What is allowed without asking and how long answers are kept.
 #[derive(Clone, Debug)]
@@ -33,7 +38,7 @@ pub struct AuthzOptions {
     pub always_allow_paths: Vec<String>,
     /// Members of these groups are allowed everything.
     pub always_allow_groups: Vec<String>,
-    /// Most decisions remembered at once.
+    /// Most decisions remembered at once (by the table, and by the moka cache behind it).
     pub cache_capacity: u64,
 }
 
@@ -49,43 +54,28 @@ impl Default for AuthzOptions {
     }
 }
 
-#[derive(Clone, Debug)]
-struct CachedDecision {
-    decision: Decision,
-    ttl: Duration,
-    /// When the review answered plus `ttl`: the cache entry, inserted after that, outlives it.
-    expires_at: Instant,
-}
-
-/// One connection's last authorization decision and when it expires (see the module docs).
+/// One connection's last authorization decision (see the module docs): the table's entry, shared.
 #[derive(Default)]
-pub struct DecisionMemo(parking_lot::Mutex<Option<Remembered>>);
-
-struct Remembered {
-    attrs: Attributes,
-    decision: Decision,
-    expires_at: Instant,
-}
+pub struct DecisionMemo(parking_lot::Mutex<Option<Arc<Remembered>>>);
 
 impl DecisionMemo {
-    /// The decision for attributes `is_same` accepts, unless expired.
-    fn recall(&self, is_same: impl Fn(&Attributes) -> bool) -> Option<Decision> {
+    /// The decision for attributes `is_same` accepts, unless expired at `now`.
+    fn recall(&self, now: Instant, is_same: impl Fn(&Attributes) -> bool) -> Option<Decision> {
         let last = self.0.lock();
         let last = last.as_ref()?;
-        (is_same(&last.attrs) && Instant::now() < last.expires_at).then(|| last.decision.clone())
+        (is_same(&last.attrs) && now < last.expires_at).then(|| last.decision.clone())
     }
 
-    fn remember(&self, attrs: &Attributes, cached: &CachedDecision) {
-        let last =
-            Remembered { attrs: attrs.clone(), decision: cached.decision.clone(), expires_at: cached.expires_at };
-        *self.0.lock() = Some(last);
+    fn remember(&self, entry: &Arc<Remembered>) {
+        let previous = self.0.lock().replace(entry.clone());
+        drop(previous);
     }
 }
 
 struct DecisionTtl;
 
-impl Expiry<Attributes, CachedDecision> for DecisionTtl {
-    fn expire_after_create(&self, _: &Attributes, value: &CachedDecision, _: std::time::Instant) -> Option<Duration> {
+impl Expiry<Attributes, Arc<Remembered>> for DecisionTtl {
+    fn expire_after_create(&self, _: &Attributes, value: &Arc<Remembered>, _: Instant) -> Option<Duration> {
         Some(value.ttl)
     }
 }
@@ -93,14 +83,16 @@ impl Expiry<Attributes, CachedDecision> for DecisionTtl {
 pub struct Authorizer {
     client: kube::Client,
     options: AuthzOptions,
-    cache: Cache<Attributes, CachedDecision>,
+    table: DecisionTable,
+    cache: Cache<Attributes, Arc<Remembered>>,
     counters: Counters,
 }
 
 impl Authorizer {
     pub fn new(client: kube::Client, options: AuthzOptions) -> Self {
         let cache = Cache::builder().max_capacity(options.cache_capacity).expire_after(DecisionTtl).build();
-        Authorizer { client, options, cache, counters: Counters::default() }
+        let table = DecisionTable::new(options.cache_capacity);
+        Authorizer { client, options, table, cache, counters: Counters::default() }
     }
 
     /// Err when kube-apiserver could not be asked: answer 500, as Go's `WithAuthorization` does.
@@ -108,37 +100,65 @@ impl Authorizer {
         if self.always_allowed(attrs) {
             return Ok(Decision::Allow);
         }
-        Ok(self.lookup(attrs).await?.decision)
+        let hash = self.table.hash_attributes(attrs);
+        if let Some(entry) = self.table.get(hash, Instant::now(), |a| a == attrs) {
+            self.counters.record(false);
+            return Ok(entry.decision.clone());
+        }
+        Ok(Box::pin(self.lookup(attrs)).await?.decision.clone())
     }
 
-    /// [`Authorizer::authorize`] answering from `memo` (one connection's last decision) when it
-    /// holds these attributes and has not expired; counted as a cache hit.
+    /// [`Authorizer::authorize`] answering from `memo` (one connection's last decision) or the
+    /// table when they hold these attributes unexpired (counted as cache hits), and remembering
+    /// the answer in `memo`.
     pub async fn authorize_remembered(&self, attrs: &Attributes, memo: &DecisionMemo) -> Result<Decision, AuthError> {
         if self.always_allowed(attrs) {
             return Ok(Decision::Allow);
         }
-        if let Some(decision) = self.recall(memo, |remembered| remembered == attrs) {
+        let hash = self.table.hash_attributes(attrs);
+        if let Some(decision) = self.recall(memo, hash, |a| a == attrs) {
             return Ok(decision);
         }
-        // Boxed: the cache's future is large, and inlined it would make every caller's future
-        // (memo hits included) that large to create and move.
-        let cached = Box::pin(self.lookup(attrs)).await?;
-        memo.remember(attrs, &cached);
-        Ok(cached.decision)
+        self.authorize_missed(attrs, memo).await
     }
 
-    /// The decision `memo` holds for attributes `is_same` accepts, unexpired; counted as a cache
-    /// hit. `is_same` must accept exactly the attributes the caller would authorize: it lets a
-    /// caller check without building them. A memo never holds always-allowed attributes (those
-    /// are not looked up), so a hit needs no always-allowed check.
-    pub fn recall(&self, memo: &DecisionMemo, is_same: impl Fn(&Attributes) -> bool) -> Option<Decision> {
-        let decision = memo.recall(is_same)?;
+    /// The hash [`Authorizer::recall`] takes for attributes with this user, verb and path.
+    pub fn hash(&self, user: &UserInfo, verb: &str, path: &str) -> u64 {
+        self.table.hash(user, verb, path)
+    }
+
+    /// The unexpired decision `memo` or the table holds for attributes `is_same` accepts (hashing
+    /// to `hash`, see [`Authorizer::hash`]); counted as a cache hit. `is_same` must accept exactly
+    /// the attributes the caller would authorize: it lets a caller check without building them.
+    /// Neither holds always-allowed attributes (those are never looked up), so a hit needs no
+    /// always-allowed check.
+    pub fn recall(&self, memo: &DecisionMemo, hash: u64, is_same: impl Fn(&Attributes) -> bool) -> Option<Decision> {
+        let now = Instant::now();
+        let decision = match memo.recall(now, &is_same) {
+            Some(decision) => decision,
+            None => {
+                let entry = self.table.get(hash, now, is_same)?;
+                memo.remember(&entry);
+                entry.decision.clone()
+            }
+        };
         self.counters.record(false);
         Some(decision)
     }
 
-    /// The shared cache; a miss asks kube-apiserver (concurrent misses share one review).
-    async fn lookup(&self, attrs: &Attributes) -> Result<CachedDecision, AuthError> {
+    /// After [`Authorizer::recall`] found nothing: the moka cache (a review on a miss), its answer
+    /// remembered in `memo`. The attributes must not be always allowed.
+    pub async fn authorize_missed(&self, attrs: &Attributes, memo: &DecisionMemo) -> Result<Decision, AuthError> {
+        // Boxed: the cache's future is large, and inlined it would make every caller's future
+        // (hits included) that large to create and move.
+        let entry = Box::pin(self.lookup(attrs)).await?;
+        memo.remember(&entry);
+        Ok(entry.decision.clone())
+    }
+
+    /// The moka cache; a miss asks kube-apiserver (concurrent misses share one review). The
+    /// answer goes into the table, also when moka still held it after the table dropped it.
+    async fn lookup(&self, attrs: &Attributes) -> Result<Arc<Remembered>, AuthError> {
         let missed = AtomicBool::new(false);
         let lookup = self.cache.try_get_with_by_ref(attrs, async {
             missed.store(true, Ordering::Relaxed);
@@ -146,30 +166,31 @@ impl Authorizer {
         });
         let result = lookup.await;
         self.counters.record(missed.load(Ordering::Relaxed));
-        result.map_err(|e| (*e).clone())
+        let entry = result.map_err(|e| (*e).clone())?;
+        self.table.insert(entry.clone(), Instant::now());
+        Ok(entry)
     }
 
     pub fn cache_stats(&self) -> CacheStats {
         self.counters.snapshot()
     }
 
-    fn always_allowed(&self, attrs: &Attributes) -> bool {
+    /// Allowed without a review: a member of an always-allowed group, or an always-allowed path.
+    pub fn always_allowed(&self, attrs: &Attributes) -> bool {
         let groups = &self.options.always_allow_groups;
         attrs.user.groups.iter().any(|g| groups.contains(g))
             || (!attrs.resource_request && path_allowed(&self.options.always_allow_paths, &attrs.path))
     }
 
-    async fn review(&self, attrs: &Attributes) -> Result<CachedDecision, AuthError> {
+    async fn review(&self, attrs: &Attributes) -> Result<Arc<Remembered>, AuthError> {
         let response = create_review(&self.client, "SubjectAccessReview", &access_review(attrs)).await?;
-        Ok(self.cached(decision(response.status.unwrap_or_default())))
-    }
-
-    fn cached(&self, decision: Decision) -> CachedDecision {
+        let reviewed = Instant::now();
+        let decision = decision(response.status.unwrap_or_default());
         let ttl = match decision {
             Decision::Allow => self.options.allowed_ttl,
             Decision::Deny { .. } => self.options.denied_ttl,
         };
-        CachedDecision { decision, ttl, expires_at: Instant::now() + ttl }
+        Ok(Arc::new(self.table.remembered(attrs, decision, ttl, reviewed)))
     }
 }
 

@@ -240,6 +240,12 @@ impl DevCluster {
         populate::run(&self.cluster, spec)
     }
 
+    /// Like [`populate`](Self::populate), but each group of `pods_per_owner` pods is a Deployment
+    /// named `<prefix>-<n>` with one matching ReplicaSet, which the controllers leave as it is.
+    pub fn populate_deployments(&self, spec: &PopulateSpec, prefix: &str) -> anyhow::Result<usize> {
+        populate::run_deployments(&self.cluster, spec, prefix)
+    }
+
     pub fn object_count(&self) -> usize {
         self.cluster.store.object_count()
     }

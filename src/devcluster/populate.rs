@@ -1,7 +1,11 @@
 //! Bulk objects for benchmarks and scale tests: N realistic pods (owner references, labels,
 //! containers with resources) spread over M namespaces, written straight into the store.
 
+mod deployments;
+
 use serde_json::{Value, json};
+
+pub use deployments::run as run_deployments;
 
 use super::Cluster;
 use super::ops::{WriteOptions, key};

@@ -14,7 +14,7 @@
 
 mod deployment;
 mod disruption;
-mod hash;
+pub(super) mod hash;
 mod kubelet;
 mod nodes;
 mod podview;

@@ -111,6 +111,8 @@ pub struct Cluster {
     rbac_cache: RwLock<Option<(u64, Arc<rbac::RbacAuthorizer>)>>,
     /// The aggregation layer: front-proxy identity, proxy clients, remote discovery.
     aggregator: aggregation::Aggregator,
+    /// Bulk writes in progress ([`populate`]): the workload controllers wait until they end.
+    workloads_hold: std::sync::atomic::AtomicUsize,
 }
 
 /// A running control plane.
@@ -145,6 +147,7 @@ impl DevCluster {
             rbac_generation: AtomicU64::new(0),
             rbac_cache: RwLock::new(None),
             aggregator: aggregation::Aggregator::new(front_proxy_ca.cert_pem(), identity),
+            workloads_hold: std::sync::atomic::AtomicUsize::new(0),
             config,
         });
         bootstrap::observe(&cluster);

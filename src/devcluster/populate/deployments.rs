@@ -18,6 +18,7 @@ const HASH_LABEL: &str = "pod-template-hash";
 /// `<prefix>-<n>`, spread round-robin over namespaces `bench-0..bench-<spec.namespaces>` (created
 /// when missing). Returns how many objects were created.
 pub fn run(c: &Cluster, spec: &PopulateSpec, prefix: &str) -> anyhow::Result<usize> {
+    let _hold = super::Hold::new(c);
     let lookup = |group: &str, resource: &str| {
         c.registry.lookup(group, "v1", resource).ok_or_else(|| anyhow::anyhow!("{resource} not served"))
     };

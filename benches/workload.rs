@@ -18,12 +18,15 @@
 //!    target). Pods outside targets: `/status` pods indexed must equal the targets' pods exactly.
 //! 4. The naive alternative: a kube-rs `reflector` of `Api<Pod>::all` (full Pods) in a child
 //!    process (this binary with `BENCH_WORKLOAD_CHILD=reflector`), RSS after its first list.
-//! 5. AdmissionReview: the DPA of `app-<last>` is swapped for one on `bench-0/checkout` (0
+//! 5. `large-0` scaled to twice its pods (devcluster creates them through admission): that RSS
+//!    step over the pods added is the marginal cost of one tracked pod, free of per-target costs.
+//! 6. AdmissionReview: the DPA of `app-<last>` is swapped for one on `bench-0/checkout` (0
 //!    replicas) whose vertical recommendation comes from the feed; once the webhook patches its
 //!    pods with the rec-id, pod CREATE reviews (a checkout pod: patched; a pod of a Deployment
 //!    without DPA: allowed, no patch) are POSTed to `/autoscaling` over TLS keep-alive, 8
 //!    connections, open loop at 1,000 req/s (p99 target ≤ 2 ms), then a closed loop for the
-//!    throughput ceiling. Every reply is checked byte for byte against the first one.
+//!    throughput ceiling. Every reply is checked byte for byte against the first one. The
+//!    server's own `http_request_duration_seconds` buckets for the webhook route are printed too.
 //!
 //! Run: `cargo bench --bench workload`; `BENCH_SCALE=0.1` divides pod and DPA counts by 10;
 //! `BENCH_LOAD_SECS` (default 10) sets each open-loop run's length. Prints figures and a summary
@@ -38,7 +41,7 @@ use rcgen::ExtendedKeyUsagePurpose;
 use common::certs::Ca;
 use common::client::HOST;
 use common::load::{closed_loop, open_loop, pct};
-use common::setup::ClientTls;
+use common::setup::{ClientTls, scrape};
 use workload::admission;
 use workload::fleet::{self, CHECKOUT, LARGE};
 use workload::process::{self, Reflector, Server, ServerFiles, mib, settled_rss};
@@ -189,7 +192,11 @@ async fn main() -> anyhow::Result<()> {
         let (rss, settled) = settled_rss(server.pid, SETTLE).await?;
         let w_after = server.status().await?.workload;
         if w.pods_indexed != want || w_after.pods_indexed != want {
-            bail!("{step} DPAs: {} then {} pods indexed, the targets have {want}", w.pods_indexed, w_after.pods_indexed);
+            bail!(
+                "{step} DPAs: {} then {} pods indexed, the targets have {want}",
+                w.pods_indexed,
+                w_after.pods_indexed
+            );
         }
         println!(
             "{step} DPAs: created in {created_in:.2?}, all {want} target pods indexed {synced_in:.2?} after the \
@@ -221,7 +228,29 @@ async fn main() -> anyhow::Result<()> {
     let reflector_start = reflector.start_rss;
     reflector.stop().await;
 
-    // 5. AdmissionReviews.
+    // 5. The pure per-pod cost: large-0 doubled, every other count unchanged.
+    let want = sizes.tracked(created) + sizes.large;
+    let t = Instant::now();
+    fleet::scale_large(&admin, 2 * sizes.large).await?;
+    server
+        .wait_workload(&format!("{want} pods indexed after scaling {LARGE}"), Duration::from_millis(200), |w| {
+            w.pods_indexed >= want
+        })
+        .await?;
+    let (rss, settled) = settled_rss(server.pid, SETTLE).await?;
+    let indexed = server.status().await?.workload.pods_indexed;
+    if indexed != want {
+        bail!("{LARGE} scaled to {}: {indexed} pods indexed, the targets have {want}", 2 * sizes.large);
+    }
+    println!(
+        "{LARGE} scaled to {} pods: all {want} target pods indexed after {:.2?}; RSS {:.1} MiB",
+        2 * sizes.large,
+        t.elapsed(),
+        mib(rss)
+    );
+    rows.push(Row { what: format!("{created} DPAs, {LARGE} doubled"), rss, settled, dpas: created, pods: want });
+
+    // 6. AdmissionReviews.
     let last = *sizes.dpa_steps.last().context("no DPA step")? - 1;
     fleet::delete_dpa(&admin, &fleet::namespace_of(last), &format!("app-{last}")).await?;
     fleet::create_checkout(&admin).await?;
@@ -290,6 +319,12 @@ async fn main() -> anyhow::Result<()> {
             load.push((round, name, achieved, s.p99, c.p99, rps));
         }
     }
+    let mut histogram = scrape(server.metrics, &["http_request_duration_seconds_bucket"]).await?;
+    histogram.retain(|l| l.contains("\"webhook\""));
+    println!("server-side webhook latency, all load runs (cumulative buckets):");
+    for line in &histogram {
+        println!("  {line}");
+    }
     let final_rss = process::rss_bytes(server.pid)?;
     server.stop().await;
     dc.shutdown().await;
@@ -325,6 +360,18 @@ async fn main() -> anyhow::Result<()> {
     }
     for pair in rows[2..].windows(2) {
         let (a, b) = (&pair[0], &pair[1]);
+        if b.dpas == a.dpas {
+            let (dr, dp) = (b.rss as f64 - a.rss as f64, (b.pods - a.pods) as f64);
+            println!(
+                "| **marginal per tracked pod**: {LARGE} doubled at {} DPAs | {:+.2} MiB for {dp:.0} more pods = **{:.0} B \
+                 per pod** | <= 300 B/pod: {} |",
+                b.dpas,
+                dr / 1048576.0,
+                dr / dp,
+                met(dr / dp <= 300.0)
+            );
+            continue;
+        }
         let (dr, dp, dd) = (b.rss as f64 - a.rss as f64, (b.pods - a.pods) as f64, (b.dpas - a.dpas) as f64);
         println!(
             "| marginal, {} -> {} DPAs | {:+.1} MiB for {dp:.0} more pods and {dd:.0} more targets = {:.0} B per pod, \

@@ -51,9 +51,11 @@ pub async fn create(client: &kube::Client, obj: Value) -> anyhow::Result<()> {
 
 /// The deploy/ CRDs (DatadogMetric, DPA, cluster profile) and the server's namespace.
 pub async fn install(client: &kube::Client) -> anyhow::Result<()> {
-    for file in
-        ["01-crd-datadogmetrics.yaml", "01-crd-datadogpodautoscalers.yaml", "01-crd-datadogpodautoscalerclusterprofiles.yaml"]
-    {
+    for file in [
+        "01-crd-datadogmetrics.yaml",
+        "01-crd-datadogpodautoscalers.yaml",
+        "01-crd-datadogpodautoscalerclusterprofiles.yaml",
+    ] {
         let path = format!("{}/deploy/{file}", env!("CARGO_MANIFEST_DIR"));
         let text = std::fs::read_to_string(&path).with_context(|| format!("read {path}"))?;
         for doc in serde_saphyr::from_multiple::<Value>(&text)?.into_iter().filter(|d| !d.is_null()) {
@@ -168,4 +170,15 @@ pub async fn wait_vertical(client: &kube::Client) -> anyhow::Result<Value> {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// Sets `bench-0/large-0`'s replicas (devcluster's controllers create the pods through admission).
+pub async fn scale_large(client: &kube::Client, replicas: usize) -> anyhow::Result<()> {
+    use k8s_openapi::api::apps::v1::Deployment;
+    let api: Api<Deployment> = Api::namespaced(client.clone(), "bench-0");
+    let patch = json!({"spec": {"replicas": replicas}});
+    api.patch(LARGE, &kube::api::PatchParams::default(), &kube::api::Patch::Merge(&patch))
+        .await
+        .with_context(|| format!("scale Deployment bench-0/{LARGE} to {replicas}"))?;
+    Ok(())
 }

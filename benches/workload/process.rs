@@ -120,12 +120,7 @@ impl Server {
             .spawn()
             .context("spawn autoscaling-apiserver serve")?;
         let pid = child.id().context("serve exited at once")?;
-        Ok(Server {
-            child,
-            pid,
-            secure: ([127, 0, 0, 1], secure).into(),
-            metrics: ([127, 0, 0, 1], metrics).into(),
-        })
+        Ok(Server { child, pid, secure: ([127, 0, 0, 1], secure).into(), metrics: ([127, 0, 0, 1], metrics).into() })
     }
 
     pub async fn status(&self) -> anyhow::Result<StatusDocument> {

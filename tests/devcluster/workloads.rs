@@ -314,7 +314,10 @@ async fn populated_deployments_are_already_rolled_out_and_left_alone() {
     rolled_out(&deploys, "svc-1", 5).await;
     rolled_out(&deploys, "svc-4", 3).await;
     let sentinel: Api<Deployment> = Api::namespaced(client.clone(), "default");
-    sentinel.create(&PostParams::default(), &deployment("sentinel", 1, json!({"type": "RollingUpdate"}))).await.unwrap();
+    sentinel
+        .create(&PostParams::default(), &deployment("sentinel", 1, json!({"type": "RollingUpdate"})))
+        .await
+        .unwrap();
     rolled_out(&sentinel, "sentinel", 1).await;
     let after: Vec<(String, String)> =
         versions(&client).await.into_iter().filter(|(k, _)| !k.contains("sentinel")).collect();

@@ -111,6 +111,8 @@ pub struct Cluster {
     rbac_cache: RwLock<Option<(u64, Arc<rbac::RbacAuthorizer>)>>,
     /// The aggregation layer: front-proxy identity, proxy clients, remote discovery.
     aggregator: aggregation::Aggregator,
+    /// Bulk writes in progress ([`populate`]): the workload controllers wait until they end.
+    workloads_hold: std::sync::atomic::AtomicUsize,
 }
 
 /// A running control plane.
@@ -145,6 +147,7 @@ impl DevCluster {
             rbac_generation: AtomicU64::new(0),
             rbac_cache: RwLock::new(None),
             aggregator: aggregation::Aggregator::new(front_proxy_ca.cert_pem(), identity),
+            workloads_hold: std::sync::atomic::AtomicUsize::new(0),
             config,
         });
         bootstrap::observe(&cluster);
@@ -238,6 +241,12 @@ impl DevCluster {
     /// Creates namespaces, Deployments' ReplicaSets and their pods directly in the store (benchmarks).
     pub fn populate(&self, spec: &PopulateSpec) -> anyhow::Result<usize> {
         populate::run(&self.cluster, spec)
+    }
+
+    /// Like [`populate`](Self::populate), but each group of `pods_per_owner` pods is a Deployment
+    /// named `<prefix>-<n>` with one matching ReplicaSet, which the controllers leave as it is.
+    pub fn populate_deployments(&self, spec: &PopulateSpec, prefix: &str) -> anyhow::Result<usize> {
+        populate::run_deployments(&self.cluster, spec, prefix)
     }
 
     pub fn object_count(&self) -> usize {

@@ -1,7 +1,13 @@
 //! Bulk objects for benchmarks and scale tests: N realistic pods (owner references, labels,
 //! containers with resources) spread over M namespaces, written straight into the store.
 
+mod deployments;
+
+use std::sync::atomic::Ordering;
+
 use serde_json::{Value, json};
+
+pub use deployments::run as run_deployments;
 
 use super::Cluster;
 use super::ops::{WriteOptions, key};
@@ -20,8 +26,26 @@ impl Default for PopulateSpec {
     }
 }
 
+/// Holds the workload controllers while bulk objects are written, so none of them reconciles a
+/// ReplicaSet before its pods exist (it would create pods of its own); they resync on release.
+pub(super) struct Hold<'a>(&'a Cluster);
+
+impl<'a> Hold<'a> {
+    pub(super) fn new(c: &'a Cluster) -> Self {
+        c.workloads_hold.fetch_add(1, Ordering::SeqCst);
+        Hold(c)
+    }
+}
+
+impl Drop for Hold<'_> {
+    fn drop(&mut self) {
+        self.0.workloads_hold.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// Returns how many objects were created.
 pub fn run(c: &Cluster, spec: &PopulateSpec) -> anyhow::Result<usize> {
+    let _hold = Hold::new(c);
     let ns_rt = c.registry.lookup("", "v1", "namespaces").ok_or_else(|| anyhow::anyhow!("namespaces not served"))?;
     let pods = c.registry.lookup("", "v1", "pods").ok_or_else(|| anyhow::anyhow!("pods not served"))?;
     let rs_rt =

@@ -14,7 +14,7 @@
 
 mod deployment;
 mod disruption;
-mod hash;
+pub(super) mod hash;
 mod kubelet;
 mod nodes;
 mod podview;
@@ -50,6 +50,8 @@ const BATCH: usize = 4096;
 /// (a webhook that keeps refusing pods is not hammered) up to `MAX_RETRY_DELAY`.
 const RETRY_DELAY: Duration = Duration::from_millis(200);
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
+/// How often held controllers look whether the bulk writes have ended.
+const HOLD_POLL: Duration = Duration::from_millis(20);
 /// Field manager of the controllers' writes.
 const CONTROLLER_MANAGER: &str = "kube-controller-manager";
 
@@ -120,6 +122,15 @@ pub async fn run(cluster: Arc<Cluster>, mut stop: watch::Receiver<bool>) {
     };
     let mut ticker = tokio::time::interval(RESYNC_INTERVAL);
     loop {
+        if w.held() {
+            // Bulk writes in progress: their changes are read (or resynced, after a lag) once
+            // they end, and what was noted meanwhile is processed then.
+            tokio::time::sleep(HOLD_POLL).await;
+            continue;
+        }
+        if !w.dirty.is_empty() {
+            w.process().await;
+        }
         let next_due = w.due.keys().next().copied().unwrap_or_else(|| Instant::now() + RESYNC_INTERVAL);
         tokio::select! {
             _ = stop.changed() => return,
@@ -138,11 +149,18 @@ pub async fn run(cluster: Arc<Cluster>, mut stop: watch::Receiver<bool>) {
                 Err(_) => break,
             }
         }
-        w.process().await;
+        if !w.held() {
+            w.process().await;
+        }
     }
 }
 
 impl Workloads {
+    /// True while a bulk populate writes (see `populate::Hold`).
+    fn held(&self) -> bool {
+        self.cluster.workloads_hold.load(std::sync::atomic::Ordering::SeqCst) > 0
+    }
+
     /// Marks what one change concerns.
     fn note(&mut self, change: &Change) {
         let t = &self.types;

@@ -301,6 +301,39 @@ async fn populated_workloads_are_already_consistent_and_left_alone() {
 }
 
 #[tokio::test]
+async fn populated_deployments_are_already_rolled_out_and_left_alone() {
+    let dc = start().await;
+    let client = dc.client().await.unwrap();
+    // 23 pods in Deployments of 5 over 3 namespaces: the last Deployment has 3.
+    let spec = autoscaling_apiserver::devcluster::PopulateSpec { pods: 23, namespaces: 3, pods_per_owner: 5 };
+    assert_eq!(dc.populate_deployments(&spec, "svc").unwrap(), 3 + 5 * 2 + 23);
+    let before = versions(&client).await;
+    assert_eq!(before.iter().filter(|(k, _)| k.starts_with("pod ")).count(), 23);
+    let deploys: Api<Deployment> = Api::namespaced(client.clone(), "bench-1");
+    // The controllers' verdict: each populated Deployment is rolled out (its status written).
+    rolled_out(&deploys, "svc-1", 5).await;
+    rolled_out(&deploys, "svc-4", 3).await;
+    let sentinel: Api<Deployment> = Api::namespaced(client.clone(), "default");
+    sentinel
+        .create(&PostParams::default(), &deployment("sentinel", 1, json!({"type": "RollingUpdate"})))
+        .await
+        .unwrap();
+    rolled_out(&sentinel, "sentinel", 1).await;
+    let after: Vec<(String, String)> =
+        versions(&client).await.into_iter().filter(|(k, _)| !k.contains("sentinel")).collect();
+    let changed: Vec<_> = before.iter().zip(&after).filter(|(a, b)| a != b).take(3).collect();
+    assert_eq!(before.len(), after.len(), "no pod or ReplicaSet created or deleted");
+    assert!(changed.is_empty(), "populated pods or ReplicaSets rewritten: {changed:?}");
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "bench-1");
+    let owned = pods.list(&ListParams::default().labels("app=svc-1")).await.unwrap().items;
+    assert_eq!(owned.len(), 5);
+    let rs = &owned[0].metadata.owner_references.as_ref().unwrap()[0].name;
+    let sets: Api<ReplicaSet> = Api::namespaced(client, "bench-1");
+    let owner = sets.get(rs).await.unwrap().metadata.owner_references.unwrap();
+    assert_eq!((owner[0].kind.as_str(), owner[0].name.as_str()), ("Deployment", "svc-1"));
+}
+
+#[tokio::test]
 async fn budgets_scale_percentages_by_the_controllers_and_fail_sync_without_one() {
     let dc = start().await;
     let client = dc.client().await.unwrap();

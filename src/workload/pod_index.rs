@@ -2,9 +2,15 @@
 //! label-selector watch per target (built from the workload's `spec.selector`) that starts when
 //! the gate opens and stops when the last DPA for the target goes away. Pods outside every target
 //! are never requested nor stored.
+//!
+//! Pods of one target mostly share their owner, rec-id and container resources, so each target
+//! keeps one copy of each distinct value ([`Shared`]) and its entries point at it: a tracked pod
+//! costs its name, one table slot and a few pointers.
 
 mod fields;
 mod watches;
+
+mod shared;
 
 use std::collections::HashMap;
 
@@ -18,12 +24,14 @@ pub(crate) use watches::run;
 pub use watches::selector_string;
 
 use super::dpa_store::TargetKey;
+use shared::Shared;
 
 /// The pods of one target; `generation` tells a stopped watch's late writes from the current one's.
 struct TargetPods {
     generation: u64,
     synced: bool,
     pods: HashMap<Box<str>, PodEntry>,
+    shared: Shared,
 }
 
 #[derive(Default)]
@@ -93,7 +101,7 @@ impl PodIndex {
     /// Starts following `target`; returns the generation its watch writes with.
     fn add_target(&self, target: &TargetKey) -> u64 {
         let generation = self.next_generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let pods = TargetPods { generation, synced: false, pods: HashMap::new() };
+        let pods = TargetPods { generation, synced: false, pods: HashMap::new(), shared: Shared::default() };
         self.targets.write().insert(target.clone(), pods);
         generation
     }
@@ -109,15 +117,19 @@ impl PodIndex {
         }
     }
 
-    fn replace(&self, target: &TargetKey, generation: u64, pods: HashMap<Box<str>, PodEntry>) {
+    fn replace(&self, target: &TargetKey, generation: u64, mut pods: HashMap<Box<str>, PodEntry>) {
         self.with_target(target, generation, |t| {
-            t.pods = pods;
+            let mut shared = Shared::default();
+            pods.values_mut().for_each(|pod| shared.share(pod));
+            pods.shrink_to_fit();
+            (t.pods, t.shared) = (pods, shared);
             t.synced = true;
         });
     }
 
-    fn insert(&self, target: &TargetKey, generation: u64, name: &str, pod: PodEntry) {
+    fn insert(&self, target: &TargetKey, generation: u64, name: &str, mut pod: PodEntry) {
         self.with_target(target, generation, |t| {
+            t.shared.share(&mut pod);
             t.pods.insert(name.into(), pod);
         });
     }
@@ -125,6 +137,7 @@ impl PodIndex {
     fn remove(&self, target: &TargetKey, generation: u64, name: &str) {
         self.with_target(target, generation, |t| {
             t.pods.remove(name);
+            t.shared.prune();
         });
     }
 }

@@ -2,6 +2,7 @@
 //! the Pod (volumes, env, probes, status details), and a [`PodEntry`] keeps fewer still.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::apimachinery::resource::namespaced_resource;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
@@ -88,12 +89,12 @@ pub enum PodPhase {
 /// `ownerReferences[0]` of a pod.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PodOwner {
-    pub kind: Box<str>,
-    pub name: Box<str>,
+    pub kind: Arc<str>,
+    pub name: Arc<str>,
 }
 
 /// Requests and limits of one container, as the API server wrote them.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 pub struct ContainerResourceEntry {
     pub name: Box<str>,
     pub cpu_request: Option<Box<str>>,
@@ -127,8 +128,9 @@ pub enum ResizeState {
 pub struct PodEntry {
     pub owner: Option<PodOwner>,
     /// The `autoscaling.datadoghq.com/rec-id` the webhook gave the pod.
-    pub rec_id: Option<Box<str>>,
-    pub containers: Box<[ContainerResourceEntry]>,
+    pub rec_id: Option<Arc<str>>,
+    /// Shared by the target's pods with the same resources (see [`super::PodIndex`]).
+    pub containers: Arc<[ContainerResourceEntry]>,
     pub phase: PodPhase,
     pub ready: bool,
     /// `metadata.deletionTimestamp` is set.

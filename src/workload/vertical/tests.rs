@@ -383,7 +383,9 @@ fn the_resize_body_deletes_removed_limits_and_follows_the_pod() {
 
     let mut restarting = entry.clone();
     assert!(!inplace::disruptive(&restarting, &reco), "no RestartContainer policy");
-    restarting.containers[0].restart_on_resize = crate::workload::pod_index::RESTART_ON_CPU;
+    let mut containers = restarting.containers.to_vec();
+    containers[0].restart_on_resize = crate::workload::pod_index::RESTART_ON_CPU;
+    restarting.containers = containers.into();
     assert!(inplace::disruptive(&restarting, &reco));
     let same = resources(json!([{"name": "app", "requests": {"cpu": "0.5"}, "limits": {"cpu": "1000m"}}]));
     assert!(!inplace::disruptive(&restarting, &same), "equal quantities written differently");

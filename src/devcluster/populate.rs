@@ -11,6 +11,16 @@ pub use deployments::run as run_deployments;
 
 use super::Cluster;
 use super::ops::{WriteOptions, key};
+use super::registry::ResourceType;
+
+/// Writes a pod object straight into the store, as the API server would have stored it.
+fn store_pod(c: &Cluster, pods: &ResourceType, ns: &str, obj: Value) -> anyhow::Result<()> {
+    let stored = c.to_storage(pods, obj).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let fields = c.field_values(pods, &stored);
+    let name = stored["metadata"]["name"].as_str().unwrap_or_default().to_string();
+    c.store.create(&pods.table, key(pods, ns, &name), stored, fields)?;
+    Ok(())
+}
 
 #[derive(Debug, Clone)]
 pub struct PopulateSpec {
@@ -78,11 +88,7 @@ pub fn run(c: &Cluster, spec: &PopulateSpec) -> anyhow::Result<usize> {
             c.op_update(&rs_rt, &ns, &format!("{app}-7d9f8b6c5d"), rs, &status_opts)?;
             created += 1;
         }
-        let obj = pod(&ns, &app, i, &owner_uid);
-        let stored = c.to_storage(&pods, obj).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let fields = c.field_values(&pods, &stored);
-        let name = stored["metadata"]["name"].as_str().unwrap_or_default().to_string();
-        c.store.create(&pods.table, key(&pods, &ns, &name), stored, fields)?;
+        store_pod(c, &pods, &ns, pod(&ns, &app, i, &owner_uid))?;
         created += 1;
     }
     Ok(created)

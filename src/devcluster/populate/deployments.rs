@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::super::Cluster;
 use super::super::ops::{WriteOptions, key};
 use super::super::workloads::hash::template_hash;
-use super::PopulateSpec;
+use super::{PopulateSpec, store_pod};
 
 const HASH_LABEL: &str = "pod-template-hash";
 
@@ -55,11 +55,7 @@ pub fn run(c: &Cluster, spec: &PopulateSpec, prefix: &str) -> anyhow::Result<usi
             created += 2;
         }
         let (rs_name, rs_uid, hash) = &owner;
-        let obj = pod(&ns, &app, rs_name, rs_uid, hash, i);
-        let stored = c.to_storage(&pods_rt, obj).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let fields = c.field_values(&pods_rt, &stored);
-        let name = stored["metadata"]["name"].as_str().unwrap_or_default().to_string();
-        c.store.create(&pods_rt.table, key(&pods_rt, &ns, &name), stored, fields)?;
+        store_pod(c, &pods_rt, &ns, pod(&ns, &app, rs_name, rs_uid, hash, i))?;
         created += 1;
     }
     Ok(created)

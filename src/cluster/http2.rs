@@ -121,7 +121,8 @@ fn http2_service(config: &kube::Config, fallback: &Arc<Fallback>) -> Result<Http
     let tls = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config.rustls_client_config()?).https_only();
     let tls = match &config.tls_server_name {
         Some(name) => {
-            let name = name.clone().try_into().map_err(|e| kube::Error::RustlsTls(RustlsTlsError::InvalidServerName(e)))?;
+            let name =
+                name.clone().try_into().map_err(|e| kube::Error::RustlsTls(RustlsTlsError::InvalidServerName(e)))?;
             tls.with_server_name_resolver(hyper_rustls::FixedServerNameResolver::new(name))
         }
         None => tls,

@@ -179,7 +179,7 @@ async fn an_unusable_tls_server_name_is_refused_at_build_time() {
     let server = TestServer::start(&[b"h2"], Duration::ZERO).await;
     let mut config = server.config();
     config.tls_server_name = Some("not a host name".into());
-    let err = WatchClients::http2(&config).err().expect("refused").to_string();
+    let err = WatchClients::http2(&config).expect_err("refused").to_string();
     assert!(err.contains("invalid server name"), "{err}");
     let err = http2_client(&config).err().expect("refused").to_string();
     assert!(err.contains("invalid server name"), "{err}");

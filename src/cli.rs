@@ -226,8 +226,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         authn: Default::default(),
         authz: Default::default(),
     };
-    let client = kube_client(args.kubeconfig.as_deref()).await?;
-    let stack = crate::stack::Stack::start(&settings, client, config).await?;
+    let kube_config = kube_config(args.kubeconfig.as_deref()).await?;
+    let client = kube::Client::try_from(kube_config.clone())?;
+    // The pod-index watches multiplex on HTTP/2 connections from the same kube config.
+    let watch_clients = crate::cluster::http2::WatchClients::http2(&kube_config)?;
+    let stack = crate::stack::Stack::start_with_watches(&settings, client, Some(watch_clients), config).await?;
     if let Some(ca) = &stack.server.ca_pem {
         tracing::info!("self-signed serving certificate; APIService caBundle CA:\n{ca}");
     }
@@ -259,8 +262,8 @@ fn status_url(url: &str) -> String {
     if url.ends_with("/status") { url.to_owned() } else { format!("{url}/status") }
 }
 
-async fn kube_client(kubeconfig: Option<&std::path::Path>) -> anyhow::Result<kube::Client> {
-    let config = match kubeconfig {
+async fn kube_config(kubeconfig: Option<&std::path::Path>) -> anyhow::Result<kube::Config> {
+    Ok(match kubeconfig {
         Some(path) => {
             let kc = kube::config::Kubeconfig::read_from(path)
                 .map_err(|e| anyhow::anyhow!("cannot read kubeconfig {}: {e}", path.display()))?;
@@ -269,8 +272,7 @@ async fn kube_client(kubeconfig: Option<&std::path::Path>) -> anyhow::Result<kub
         None => kube::Config::infer().await.map_err(|e| {
             anyhow::anyhow!("no in-cluster configuration and no usable kubeconfig ({e}); pass --kubeconfig")
         })?,
-    };
-    Ok(kube::Client::try_from(config)?)
+    })
 }
 
 /// SIGTERM (Kubernetes) or Ctrl-C.

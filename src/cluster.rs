@@ -1,7 +1,8 @@
 //! Cluster-level coordination the leader-only loops depend on: leader election on a Lease or
 //! ConfigMap lock (`lease`, spec §2) and the cluster ID kept in the `datadog-cluster-id`
-//! ConfigMap (`id`, spec §3).
+//! ConfigMap (`id`, spec §3); the HTTP/2 kube client the many pod watches share (`http2`).
 
+pub mod http2;
 pub mod id;
 pub mod lease;
 

@@ -107,7 +107,10 @@ impl DevStack {
         }
 
         let token = cluster.service_account_token_for(NAMESPACE, SERVICE_ACCOUNT, &[], TOKEN_TTL)?;
-        let server_client = cluster.client_with_token(&token).await?;
+        let server_config = cluster.config_with_token(&token).await?;
+        let server_client = kube::Client::try_from(server_config.clone())?;
+        // As `serve`: the pod-index watches multiplex on HTTP/2 from the same kube config.
+        let watch_clients = crate::cluster::http2::WatchClients::http2(&server_config)?;
         let serve = ServeConfig {
             secure_addr: SocketAddr::from(([127, 0, 0, 1], opts.secure_port)),
             metrics_addr: SocketAddr::from(([127, 0, 0, 1], opts.metrics_port)),
@@ -121,7 +124,7 @@ impl DevStack {
         feed::write(&root.join("deploy/examples/feed"), &feed_dir, k8s_openapi::jiff::Timestamp::now())?;
         let datadog = SimulatedDatadog::start(opts.demo_shape.clone()).await?;
         let settings = datadog.settings(NAMESPACE, opts.refresh_period, &opts.overrides_with_feed(&feed_dir))?;
-        let stack = Stack::start(&settings, server_client, serve).await?;
+        let stack = Stack::start_with_watches(&settings, server_client, Some(watch_clients), serve).await?;
         let server = &stack.server;
         let ca_pem = server.ca_pem.clone().ok_or_else(|| anyhow::anyhow!("the server made no self-signed CA"))?;
         let ca_bundle = base64::engine::general_purpose::STANDARD.encode(&ca_pem);

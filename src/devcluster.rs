@@ -206,9 +206,13 @@ impl DevCluster {
 
     /// A kube-rs client authenticated with `token` (e.g. a ServiceAccount token).
     pub async fn client_with_token(&self, token: &str) -> anyhow::Result<kube::Client> {
+        Ok(kube::Client::try_from(self.config_with_token(token).await?)?)
+    }
+
+    /// The kube-rs config behind [`Self::client_with_token`] (to build other clients from it).
+    pub async fn config_with_token(&self, token: &str) -> anyhow::Result<kube::Config> {
         let kc = kubeconfig::parse(&kubeconfig::render(&self.url(), &self.ca_pem, token))?;
-        let config = kube::Config::from_custom_kubeconfig(kc, &Default::default()).await?;
-        Ok(kube::Client::try_from(config)?)
+        Ok(kube::Config::from_custom_kubeconfig(kc, &Default::default()).await?)
     }
 
     /// Handle for fault injection in tests.

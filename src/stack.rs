@@ -13,6 +13,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::cluster::http2::WatchClients;
 use crate::cluster::{LeaderElection, LeaderHandle, LeaseConfig};
 use crate::config::Settings;
 use crate::datadog::{ClientConfig, DatadogClient};
@@ -47,8 +48,20 @@ impl Stack {
         Ok(())
     }
 
-    /// Builds everything from `settings`; `client` is the server's own identity in the cluster.
+    /// Builds everything from `settings`; `client` is the server's own identity in the cluster
+    /// (the pod-index watches run on it too).
     pub async fn start(settings: &Settings, client: kube::Client, serve: ServeConfig) -> anyhow::Result<Stack> {
+        Self::start_with_watches(settings, client, None, serve).await
+    }
+
+    /// [`Self::start`] with the clients the pod-index watches run on (`serve` and `dev`: HTTP/2
+    /// clients from the same kube config, [`WatchClients::http2`]).
+    pub async fn start_with_watches(
+        settings: &Settings,
+        client: kube::Client,
+        watch_clients: Option<WatchClients>,
+        serve: ServeConfig,
+    ) -> anyhow::Result<Stack> {
         Self::check(settings)?;
         let datadog = DatadogClient::new(ClientConfig::from_settings(settings)?)?;
         let querier = Arc::new(DatadogQuerier::new(datadog.clone()));
@@ -77,7 +90,7 @@ impl Stack {
                 let p = running.provider.clone();
                 (ActiveProvider::ConfigMap(p.clone()), p, running.leader, running.task, None)
             };
-        let autoscaling = workload::start(settings, &client, &leader)?;
+        let autoscaling = workload::start(settings, &client, watch_clients, &leader)?;
         let parts = StatusSourceParts {
             provider: provider.clone(),
             leader: leader.clone(),

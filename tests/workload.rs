@@ -7,7 +7,7 @@
 //! in-place resize paths; cluster profiles and their managed DPAs, and the `/hpa-autoscaling` guard;
 //! end to end through `serve` (feed → scale-up and rollout → pods patched at creation, leader
 //! change through a real Lease); bad input (forbidden specs, garbage AdmissionReviews, malformed
-//! feeds).
+//! feeds); the pod-index watches multiplexed over HTTP/2.
 
 mod workload {
     pub mod bad_input;
@@ -16,6 +16,7 @@ mod workload {
     pub mod gate;
     pub mod horizontal;
     pub mod hpa_guard;
+    pub mod http2;
     pub mod profile;
     pub mod recommender;
     pub mod serve;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::cluster::LeaderHandle;
+use crate::cluster::http2::WatchClients;
 use crate::config::Settings;
 use crate::server::{AdmissionWebhook, AllowUnchanged, Webhooks};
 use crate::status::WorkloadParts;
@@ -70,8 +71,14 @@ impl std::ops::Deref for Workload {
 /// with its horizontal and vertical steps, the recommendation feed (when
 /// `autoscaling.workload.recommendations.source` is set), the local fallback recommender (with
 /// `autoscaling.failover.enabled`) and the external recommender (with
-/// `autoscaling.workload.external_recommender.enabled`), all sharing one internal store.
-pub fn start(settings: &Settings, client: &kube::Client, leader: &LeaderHandle) -> anyhow::Result<Option<Workload>> {
+/// `autoscaling.workload.external_recommender.enabled`), all sharing one internal store. The
+/// pod-index watches run on `watch_clients` (on `client` when `None`).
+pub fn start(
+    settings: &Settings,
+    client: &kube::Client,
+    watch_clients: Option<WatchClients>,
+    leader: &LeaderHandle,
+) -> anyhow::Result<Option<Workload>> {
     if !settings.autoscaling_workload_enabled() {
         return Ok(None);
     }
@@ -86,6 +93,7 @@ pub fn start(settings: &Settings, client: &kube::Client, leader: &LeaderHandle) 
         steps: Some(steps),
         store: Some(store.clone()),
         builtin_profiles: true,
+        watch_clients,
     };
     let feed_config = FeedConfig::from_settings(settings).map_err(|e| anyhow::anyhow!("{e}"))?;
     let external_config = ExternalRecommenderConfig::from_settings(settings);

@@ -1,6 +1,7 @@
 //! Wiring of the autoscaling stack: from start, the DPA watch (into the [`DpaStore`]) and the
 //! cluster-profile watch, either of which opens the gate on its first object (built-in profiles
-//! excepted), and the profile controller; after the gate, the pod index; and, when the config
+//! excepted), and the profile controller; after the gate, the pod index (its watches on
+//! [`StackConfig::watch_clients`]); and, when the config
 //! carries the scaling steps, the DPA controller over the [`InternalStore`] and the pods'
 //! `RecommendationApplied` events (fed by the pod index, so nothing before the gate); the
 //! controller tells the [`DpaStore`] the vertical target it is about to write, for the webhook.
@@ -27,6 +28,7 @@ use super::profile::{HpaGuard, ProfileController, is_builtin};
 use super::vertical::run_applied_events;
 use super::webhook::WebhookState;
 use crate::cluster::LeaderHandle;
+use crate::cluster::http2::WatchClients;
 
 #[derive(Clone, Default)]
 pub struct StackConfig {
@@ -41,6 +43,9 @@ pub struct StackConfig {
     pub store: Option<Arc<InternalStore>>,
     /// Create and keep the built-in cluster profiles (`serve` and `dev` do, as the DCA does).
     pub builtin_profiles: bool,
+    /// The clients the pod-index watches run on (`serve` and `dev`: HTTP/2 from the same
+    /// kube config); `None`: all on the stack's client.
+    pub watch_clients: Option<WatchClients>,
 }
 
 /// The scaling steps the controller calls after validation and source selection.
@@ -57,6 +62,7 @@ impl std::fmt::Debug for StackConfig {
             .field("leader", &self.leader)
             .field("controller", &self.steps.is_some())
             .field("builtin_profiles", &self.builtin_profiles)
+            .field("watch_clients", &self.watch_clients)
             .finish()
     }
 }
@@ -90,7 +96,8 @@ impl AutoscalingStack {
         }
         tasks.spawn(watch_dpas(client.clone(), dpas.clone(), gate.clone(), stopped.clone()));
         tasks.spawn(watch_profiles(client.clone(), gate.clone(), stopped.clone()));
-        tasks.spawn(pod_index::run(client.clone(), dpas.clone(), gate.clone(), pods.clone(), stopped.clone()));
+        let watch_clients = config.watch_clients.unwrap_or_else(|| WatchClients::shared(client.clone()));
+        tasks.spawn(pod_index::run(watch_clients, dpas.clone(), gate.clone(), pods.clone(), stopped.clone()));
         let ctx = Arc::new(Context::new(client, pods.clone(), config.leader, config.settings));
         let mut profiles = ProfileController::new(ctx).with_gate(gate.clone()).with_dpas(dpas.clone());
         if !config.builtin_profiles {

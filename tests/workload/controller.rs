@@ -106,8 +106,7 @@ fn start(client: &kube::Client, settings: WorkloadSettings) -> Running {
     let horizontal = Arc::new(RecordingStep::default());
     let store = Arc::new(InternalStore::default());
     let steps = ScalingSteps { horizontal: horizontal.clone(), vertical: Arc::new(CountingStep::default()) };
-    let config =
-        StackConfig { settings, leader: None, steps: Some(steps), store: Some(store.clone()), builtin_profiles: false };
+    let config = StackConfig { settings, steps: Some(steps), store: Some(store.clone()), ..Default::default() };
     Running { stack: AutoscalingStack::start(client.clone(), config), horizontal, store }
 }
 

@@ -1,6 +1,8 @@
 //! The watches that fill the pod index: after the gate opens, one task per DPA target reads the
 //! workload (GET, through the API) for its `spec.selector` and watches only the pods it selects;
 //! the task is stopped and the target's pods forgotten when no DPA targets the workload any more.
+//! Each task runs on a client leased from [`WatchClients`] (HTTP/2 in `serve` and `dev`: the
+//! watches share a few connections instead of one TLS connection each).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -17,13 +19,14 @@ use tokio::task::JoinHandle;
 
 use super::fields::{PodEntry, PodFields};
 use super::{PodIndex, TargetKey};
+use crate::cluster::http2::{WatchClients, WatchLease};
 use crate::workload::dpa_store::DpaStore;
 use crate::workload::gate::AutoscalingGate;
 use crate::workload::owner;
 
 /// Waits for the gate, then keeps one pod watch per target until `stop`.
 pub(crate) async fn run(
-    client: kube::Client,
+    clients: WatchClients,
     dpas: Arc<DpaStore>,
     gate: Arc<AutoscalingGate>,
     index: Arc<PodIndex>,
@@ -49,7 +52,7 @@ pub(crate) async fn run(
         let new: Vec<TargetKey> = wanted.into_iter().filter(|t| !running.contains_key(t)).collect();
         for target in new {
             let generation = index.add_target(&target);
-            let task = tokio::spawn(watch_target(client.clone(), target.clone(), index.clone(), generation));
+            let task = tokio::spawn(watch_target(clients.lease(), target.clone(), index.clone(), generation));
             running.insert(target, task);
         }
         tokio::select! {
@@ -60,10 +63,12 @@ pub(crate) async fn run(
     running.into_values().for_each(|t| t.abort());
 }
 
-async fn watch_target(client: kube::Client, target: TargetKey, index: Arc<PodIndex>, generation: u64) {
-    let selector = selector_with_retry(&client, &target).await;
+/// Runs until aborted; the lease (the watch's slot on its connection) goes with the task.
+async fn watch_target(lease: WatchLease, target: TargetKey, index: Arc<PodIndex>, generation: u64) {
+    let client = lease.client();
+    let selector = selector_with_retry(client, &target).await;
     tracing::info!(%target, %selector, "watching the target's pods");
-    let api: Api<PodFields> = Api::namespaced(client, &target.namespace);
+    let api: Api<PodFields> = Api::namespaced(client.clone(), &target.namespace);
     let config = watcher::Config::default().labels(&selector);
     let mut events = std::pin::pin!(watcher::watcher(api, config).default_backoff());
     let mut listing: HashMap<Box<str>, PodEntry> = HashMap::new();

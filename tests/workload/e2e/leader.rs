@@ -73,8 +73,12 @@ async fn the_new_leader_restores_from_status_and_does_not_scale_again() {
     assert_eq!(scale_writes(&a_log).len(), 1, "{:?}", scale_writes(&a_log));
     assert_eq!(scale_writes(&b_log), Vec::<String>::new(), "the follower never scales");
     assert_eq!(events(&admin, "SuccessfulScale").await.len(), 1);
-    let states = feed_states(&b);
-    assert!(!states.is_empty() && states.iter().all(|s| *s == ApplyState::Unacknowledged), "{states:?}");
+    // The follower reads the same directory on its own poll: it holds the configs, unapplied.
+    eventually("e2e-b holds the feed's configs unacknowledged", || async {
+        let states = feed_states(&b);
+        !states.is_empty() && states.iter().all(|s| *s == ApplyState::Unacknowledged)
+    })
+    .await;
     for pod in live_pods(&admin, "web").await.iter().filter(|p| name(p) != first) {
         assert_eq!(annotation(pod, AUTOSCALER_ID), Some("default/web"), "{}: patched by the follower", name(pod));
     }

@@ -145,6 +145,23 @@ async fn dpas_the_spec_forbids_get_an_error_naming_the_field_and_the_rest_keep_w
     wait_error(&admin, "good", None).await;
     wait_error(&admin, "no-objectives", None).await;
     assert_eq!(stack.store.len(), cases.len() + 2, "every DPA is tracked");
+
+    // The schema admits what our types cannot read (`format: int32` is only an annotation to
+    // kube-apiserver): the leader names the field in the Error condition, once, and the DPA is
+    // reconciled normally once fixed.
+    create(&admin, dpa("wide", json!({"constraints": {"minReplicas": 3_000_000_000_u64, "maxReplicas": 4}}))).await;
+    let unreadable = "DatadogPodAutoscaler default/wide cannot be read: spec.constraints.minReplicas: invalid value: \
+                      integer `3000000000`, expected i32";
+    wait_error(&admin, "wide", Some(("InvalidSpec", unreadable))).await;
+    let api = api_for(&admin, &dpa("wide", json!({})));
+    let version = |o: DynamicObject| o.metadata.resource_version.unwrap_or_default();
+    let written = version(api.get("wide").await.unwrap());
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(version(api.get("wide").await.unwrap()), written, "the condition is written once, not in a loop");
+    let fix = json!({"spec": {"constraints": {"minReplicas": 1, "maxReplicas": 4}}});
+    api.patch("wide", &kube::api::PatchParams::default(), &kube::api::Patch::Merge(&fix)).await.unwrap();
+    wait_error(&admin, "wide", None).await;
+    assert_eq!(stack.store.len(), cases.len() + 3, "the fixed DPA is tracked");
     stack.shutdown().await;
     dc.shutdown().await;
 }

@@ -39,6 +39,13 @@ pub struct Inner {
     pub dpas: Option<Arc<DpaStore>>,
 }
 
+/// A watched DPA our types cannot read (a value the CRD schema admits but the spec's types do
+/// not, e.g. `minReplicas` beyond 32 bits), with the reason naming the field.
+pub struct Unreadable {
+    pub object: Arc<DynamicObject>,
+    pub error: String,
+}
+
 /// What to do with the store entry once unlocked.
 enum Next {
     Keep(ProcessResult),
@@ -46,20 +53,33 @@ enum Next {
 }
 
 impl Inner {
-    /// The watched object of `key`; an object our types cannot read is logged and treated as
-    /// unreadable (`Err`), never as absent.
-    pub fn object(&self, key: &DpaKey) -> Result<Option<DatadogPodAutoscaler>, String> {
+    /// The watched object of `key`; an object our types cannot read is treated as unreadable
+    /// (`Err`, with the watched object and the error naming the field), never as absent.
+    pub fn object(&self, key: &DpaKey) -> Result<Option<DatadogPodAutoscaler>, Unreadable> {
         let reference = ObjectRef::new_with(&key.name, self.resource.clone()).within(&key.namespace);
         let Some(object) = self.objects.get(&reference) else { return Ok(None) };
-        let value = serde_json::to_value(object.as_ref()).map_err(|e| e.to_string())?;
-        serde_json::from_value(value).map(Some).map_err(|e| e.to_string())
+        let read = serde_json::to_value(object.as_ref()).map_err(|e| e.to_string()).and_then(|value| {
+            serde_path_to_error::deserialize(value).map_err(|e| match e.path().to_string().as_str() {
+                "." => e.inner().to_string(),
+                path => format!("{path}: {}", e.inner()),
+            })
+        });
+        read.map(Some).map_err(|error| Unreadable { object, error })
     }
 
     pub async fn reconcile(&self, key: &DpaKey) -> ProcessResult {
         let object = match self.object(key) {
             Ok(o) => o,
-            Err(e) => {
-                tracing::warn!(dpa = %key, error = %e, "unreadable DatadogPodAutoscaler not reconciled");
+            Err(Unreadable { object, error }) => {
+                tracing::warn!(dpa = %key, error = %error, "unreadable DatadogPodAutoscaler not reconciled");
+                // The leader says why in the `Error` condition (once: an equal condition is not
+                // rewritten, so the write's own watch event ends here).
+                if self.ctx.is_leader()
+                    && let Err(e) = writes::unreadable_condition(&self.ctx, &object, &error, Timestamp::now()).await
+                {
+                    tracing::warn!(error = %e, "cannot report an unreadable DatadogPodAutoscaler");
+                    return ProcessResult::Requeue;
+                }
                 return ProcessResult::NoRequeue;
             }
         };

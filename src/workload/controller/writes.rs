@@ -6,7 +6,8 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{Api, DeleteParams, PostParams, Preconditions};
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams, Preconditions};
+use serde_json::{Value, json};
 
 use super::status;
 use crate::workload::context::Context;
@@ -18,6 +19,8 @@ use crate::workload::model::PodAutoscalerInternal;
 pub enum WriteError {
     #[error("cannot {verb} DatadogPodAutoscaler {namespace}/{name}: {source}")]
     Api { verb: &'static str, namespace: String, name: String, source: kube::Error },
+    #[error("DatadogPodAutoscaler without a namespace or name")]
+    Unnamed,
 }
 
 /// What a delete found.
@@ -150,4 +153,107 @@ pub fn same_status(
 ) -> bool {
     let json = |s: &crate::workload::crd::DatadogPodAutoscalerStatus| serde_json::to_value(s).ok();
     current.is_some_and(|c| json(c) == json(built))
+}
+
+/// The `Error` condition of a DPA our types cannot read: `True`, reason `InvalidSpec`, the
+/// message naming the field. Written through a JSON merge patch of `status.conditions` (the
+/// typed status cannot be trusted), keeping the other conditions as they are and guarded by the
+/// object's resourceVersion; nothing is written when the object already shows that condition.
+/// Returns whether it wrote.
+pub async fn unreadable_condition(
+    ctx: &Context,
+    object: &DynamicObject,
+    error: &str,
+    now: Timestamp,
+) -> Result<bool, WriteError> {
+    let (Some(namespace), Some(name)) = (object.metadata.namespace.as_deref(), object.metadata.name.as_deref()) else {
+        return Err(WriteError::Unnamed);
+    };
+    let message = format!("DatadogPodAutoscaler {namespace}/{name} cannot be read: {error}");
+    let Some(conditions) = unreadable_conditions(object.data.get("status"), &message, now) else {
+        return Ok(false);
+    };
+    if !ctx.is_leader() {
+        return Ok(false);
+    }
+    let patch = json!({
+        "metadata": {"resourceVersion": object.metadata.resource_version},
+        "status": {"conditions": conditions},
+    });
+    let params = PatchParams::default();
+    match api(ctx, namespace).patch_status(name, &params, &Patch::Merge(&patch)).await {
+        Ok(_) => {
+            tracing::info!(dpa = %format!("{namespace}/{name}"), "reported an unreadable DatadogPodAutoscaler in its Error condition");
+            Ok(true)
+        }
+        Err(source) => Err(WriteError::Api {
+            verb: "report the unreadable",
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+            source,
+        }),
+    }
+}
+
+/// `status.conditions` with the `Error` condition set to `message` (the others kept), or `None`
+/// when `status` already shows exactly that condition.
+fn unreadable_conditions(status: Option<&Value>, message: &str, now: Timestamp) -> Option<Vec<Value>> {
+    let reason = crate::workload::model::Reason::InvalidSpec.as_str();
+    let current = status.and_then(|s| s.get("conditions")).and_then(Value::as_array).cloned().unwrap_or_default();
+    let is_error = |c: &Value| c.get("type").and_then(Value::as_str) == Some(status::ERROR);
+    let existing = current.iter().find(|c| is_error(c));
+    if existing.is_some_and(|c| c["status"] == "True" && c["reason"] == reason && c["message"] == message) {
+        return None;
+    }
+    let transition = match existing {
+        Some(c) if c["status"] == "True" && c.get("lastTransitionTime").is_some() => c["lastTransitionTime"].clone(),
+        _ => json!(status::status_time(now)),
+    };
+    let condition = json!({
+        "type": status::ERROR, "status": "True", "lastTransitionTime": transition, "reason": reason, "message": message,
+    });
+    let mut conditions: Vec<Value> = current.into_iter().filter(|c| !is_error(c)).collect();
+    conditions.insert(0, condition);
+    Some(conditions)
+}
+
+#[cfg(test)]
+mod unreadable_tests {
+    use super::*;
+
+    fn at(second: i64) -> Timestamp {
+        Timestamp::from_second(second).unwrap()
+    }
+
+    #[test]
+    fn the_error_condition_replaces_the_old_one_keeps_the_others_and_is_written_once() {
+        let status = json!({"conditions": [
+            {"type": "Error", "status": "False", "lastTransitionTime": "1970-01-01T00:00:01Z"},
+            {"type": "Active", "status": "True", "lastTransitionTime": "1970-01-01T00:00:02Z"},
+        ]});
+        let conditions = unreadable_conditions(Some(&status), "bad", at(60)).unwrap();
+        assert_eq!(
+            Value::Array(conditions.clone()),
+            json!([
+                {"type": "Error", "status": "True", "lastTransitionTime": "1970-01-01T00:01:00Z",
+                 "reason": "InvalidSpec", "message": "bad"},
+                {"type": "Active", "status": "True", "lastTransitionTime": "1970-01-01T00:00:02Z"},
+            ])
+        );
+        let written = json!({"conditions": conditions});
+        assert_eq!(unreadable_conditions(Some(&written), "bad", at(120)), None, "same condition: no write");
+        // Another reason to be unreadable: the message changes, the transition time stays.
+        let again = unreadable_conditions(Some(&written), "worse", at(120)).unwrap();
+        assert_eq!(again[0]["message"], "worse");
+        assert_eq!(again[0]["lastTransitionTime"], "1970-01-01T00:01:00Z");
+    }
+
+    #[test]
+    fn no_status_or_garbage_conditions_still_give_one_error_condition() {
+        for status in [None, Some(json!({})), Some(json!({"conditions": "garbage"})), Some(json!(42))] {
+            let conditions = unreadable_conditions(status.as_ref(), "bad", at(0)).unwrap();
+            assert_eq!(conditions.len(), 1, "{status:?}");
+            assert_eq!(conditions[0]["reason"], "InvalidSpec");
+        }
+    }
 }

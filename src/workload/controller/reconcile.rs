@@ -9,11 +9,10 @@
 use std::sync::Arc;
 
 use k8s_openapi::jiff::Timestamp;
-use kube::api::DynamicObject;
 use kube::core::ApiResource;
-use kube::runtime::reflector::{ObjectRef, Store};
 
 use super::limit::AdmissionSet;
+use super::objects::ObjectStore;
 use super::queue::WorkQueue;
 use super::writes::{self, Deleted};
 use super::{SENDER, restore, sources, status, validate};
@@ -31,7 +30,7 @@ pub struct Inner {
     pub store: Arc<InternalStore>,
     pub horizontal: Arc<dyn ScalingStep>,
     pub vertical: Arc<dyn ScalingStep>,
-    pub objects: Store<DynamicObject>,
+    pub objects: ObjectStore,
     pub resource: ApiResource,
     pub queue: WorkQueue<DpaKey>,
     pub limit: AdmissionSet,
@@ -49,10 +48,8 @@ impl Inner {
     /// The watched object of `key`; an object our types cannot read is logged and treated as
     /// unreadable (`Err`), never as absent.
     pub fn object(&self, key: &DpaKey) -> Result<Option<DatadogPodAutoscaler>, String> {
-        let reference = ObjectRef::new_with(&key.name, self.resource.clone()).within(&key.namespace);
-        let Some(object) = self.objects.get(&reference) else { return Ok(None) };
-        let value = serde_json::to_value(object.as_ref()).map_err(|e| e.to_string())?;
-        serde_json::from_value(value).map(Some).map_err(|e| e.to_string())
+        let Some(stored) = self.objects.get(key) else { return Ok(None) };
+        stored.object.clone().map(Some)
     }
 
     pub async fn reconcile(&self, key: &DpaKey) -> ProcessResult {

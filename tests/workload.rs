@@ -7,7 +7,8 @@
 //! in-place resize paths; cluster profiles and their managed DPAs, and the `/hpa-autoscaling` guard;
 //! end to end through `serve` (feed → scale-up and rollout → pods patched at creation, leader
 //! change through a real Lease); bad input (forbidden specs, garbage AdmissionReviews, malformed
-//! feeds); the pod-index watches multiplexed over HTTP/2.
+//! feeds); the pod-index watches multiplexed over HTTP/2, and their list-and-watch loop across
+//! closed watches and expired history.
 
 mod workload {
     pub mod bad_input;
@@ -17,6 +18,7 @@ mod workload {
     pub mod horizontal;
     pub mod hpa_guard;
     pub mod http2;
+    pub mod pod_watch;
     pub mod profile;
     pub mod recommender;
     pub mod serve;

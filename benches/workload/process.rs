@@ -3,6 +3,10 @@
 //! of full Pods (this bench binary re-run with `BENCH_WORKLOAD_CHILD=reflector`). Their RSS is read
 //! from `/proc/<pid>/status` (VmRSS) once it has settled; the server's `/status` document tells
 //! what its workload stack has indexed.
+//!
+//! `BENCH_SERVER_WRAPPER` (e.g. `heaptrack -o /tmp/serve`) runs the server under a wrapper
+//! command (split on whitespace, the server's command line appended); RSS and `stop` then act on
+//! the server process itself, found among the wrapper's descendants by its executable.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -17,6 +21,8 @@ use tokio::process::{Child, Command};
 /// Env var that turns this bench binary into the reflector child.
 pub const CHILD_ENV: &str = "BENCH_WORKLOAD_CHILD";
 const KUBECONFIG_ENV: &str = "BENCH_WORKLOAD_KUBECONFIG";
+/// Env var naming a command the server runs under (a profiler).
+const WRAPPER_ENV: &str = "BENCH_SERVER_WRAPPER";
 /// Longest wait for a process to be ready, an index to fill, RSS to settle.
 const DEADLINE: Duration = Duration::from_secs(300);
 
@@ -105,8 +111,20 @@ impl Server {
         );
         std::fs::write(&config, yaml)?;
         let (secure, metrics) = (free_port()?, free_port()?);
-        let child = Command::new(env!("CARGO_BIN_EXE_autoscaling-apiserver"))
+        let binary = env!("CARGO_BIN_EXE_autoscaling-apiserver");
+        let wrapper = std::env::var(WRAPPER_ENV).unwrap_or_default();
+        let mut words = wrapper.split_whitespace();
+        let mut command = match words.next() {
+            Some(program) => {
+                let mut c = Command::new(program);
+                c.args(words).arg(binary);
+                c
+            }
+            None => Command::new(binary),
+        };
+        let child = command
             .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .args(["--log-level", "warn", "serve", "--bind-address", "127.0.0.1"])
             .arg("--config")
             .arg(&config)
@@ -118,8 +136,12 @@ impl Server {
             .stdout(Stdio::null())
             .kill_on_drop(true)
             .spawn()
-            .context("spawn autoscaling-apiserver serve")?;
-        let pid = child.id().context("serve exited at once")?;
+            .with_context(|| format!("spawn autoscaling-apiserver serve (wrapper {wrapper:?})"))?;
+        let spawned = child.id().context("serve exited at once")?;
+        let pid = if wrapper.trim().is_empty() { spawned } else { wrapped_pid(spawned, Path::new(binary)).await? };
+        if pid != spawned {
+            println!("server pid {pid} under {WRAPPER_ENV}={wrapper:?} (pid {spawned})");
+        }
         Ok(Server { child, pid, secure: ([127, 0, 0, 1], secure).into(), metrics: ([127, 0, 0, 1], metrics).into() })
     }
 
@@ -153,9 +175,51 @@ impl Server {
     }
 
     pub async fn stop(mut self) {
+        if Some(self.pid) != self.child.id() {
+            // Under a wrapper: end the server itself, the wrapper then finishes (a profiler writes
+            // its data); SIGTERM so the server's own shutdown runs.
+            let _ = std::process::Command::new("kill").args(["-TERM", &self.pid.to_string()]).status();
+            if tokio::time::timeout(DEADLINE, self.child.wait()).await.is_ok() {
+                return;
+            }
+        }
         let _ = self.child.start_kill();
         let _ = self.child.wait().await;
     }
+}
+
+/// The process running `binary`: `root` itself or one of its descendants (a wrapper starts it).
+async fn wrapped_pid(root: u32, binary: &Path) -> anyhow::Result<u32> {
+    let t0 = Instant::now();
+    let binary = binary.canonicalize().with_context(|| format!("resolve {}", binary.display()))?;
+    let runs_binary = |pid: u32| std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == binary);
+    loop {
+        let mut family = vec![root];
+        let parents = parent_pids()?;
+        while let Some(more) = parents.iter().find(|(pid, ppid)| family.contains(ppid) && !family.contains(pid)) {
+            family.push(more.0);
+        }
+        if let Some(pid) = family.into_iter().find(|&pid| runs_binary(pid)) {
+            return Ok(pid);
+        }
+        if t0.elapsed() > Duration::from_secs(30) {
+            bail!("{WRAPPER_ENV}: no process running {} under pid {root} after 30 s", binary.display());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// `(pid, parent pid)` of every process.
+fn parent_pids() -> anyhow::Result<Vec<(u32, u32)>> {
+    let mut pairs = Vec::new();
+    for entry in std::fs::read_dir("/proc")?.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // `pid (comm) state ppid …`; comm may hold spaces and parentheses.
+        let ppid = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse().ok());
+        pairs.extend(ppid.map(|ppid| (pid, ppid)));
+    }
+    Ok(pairs)
 }
 
 /// The naive reflector in a child process: after its first full list, its store size and RSS.

@@ -4,11 +4,12 @@
 //! `num_workers` workers reconcile keys (see `reconcile`), retrying with client-go's per-key
 //! backoff and giving a key up after 5 requeues in a row until its next change.
 //!
-//! Layout: `queue` (the rate-limited work queue), `reconcile` (one key), `writes` (object
-//! writes), `restore` (internal state from an object), `validate` and `limit` (spec §10.5),
+//! Layout: `queue` (the rate-limited work queue), `objects` (the watched DPAs, typed, read once),
+//! `reconcile` (one key), `writes` (object writes), `restore` (internal state from an object), `validate` and `limit` (spec §10.5),
 //! `sources` (active recommendation source, §10.6), `status` (the status builder, §10.8).
 
 mod limit;
+mod objects;
 mod queue;
 mod reconcile;
 mod restore;
@@ -23,12 +24,12 @@ use futures::StreamExt;
 use kube::api::{Api, DynamicObject};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::runtime::WatchStreamExt;
-use kube::runtime::reflector::{self, store::Writer};
 use kube::runtime::watcher::{self, Event};
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinSet;
 
 pub use limit::AdmissionSet;
+pub use objects::{ObjectStore, StoredDpa};
 pub use queue::WorkQueue;
 pub use restore::{from_object, parse_custom_recommender};
 pub use sources::{Choice, Pick, apply as apply_sources, choose as choose_sources, stale_threshold};
@@ -48,7 +49,6 @@ pub const MAX_RETRIES: u32 = 5;
 
 pub struct Controller {
     inner: Inner,
-    writer: Writer<DynamicObject>,
 }
 
 fn dpa_resource() -> ApiResource {
@@ -66,12 +66,11 @@ impl Controller {
         vertical: Arc<dyn ScalingStep>,
     ) -> Self {
         let resource = dpa_resource();
-        let writer = Writer::new(resource.clone());
         let limit = AdmissionSet::new(ctx.settings.limit);
-        let objects = writer.as_reader();
+        let objects = ObjectStore::default();
         let queue = WorkQueue::default();
         let inner = Inner { ctx, store, horizontal, vertical, objects, resource, queue, limit, dpas: None };
-        Controller { inner, writer }
+        Controller { inner }
     }
 
     /// Publishes, as leader, each DPA's coming vertical target to the webhook's store before the
@@ -85,7 +84,7 @@ impl Controller {
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         let inner = Arc::new(self.inner);
         let mut tasks = JoinSet::new();
-        tasks.spawn(watch_objects(inner.clone(), self.writer, stop.clone()));
+        tasks.spawn(watch_objects(inner.clone(), stop.clone()));
         tasks.spawn({
             let inner = inner.clone();
             async move { inner.queue.run_delays().await }
@@ -142,13 +141,8 @@ async fn shut_down(inner: &Inner, mut tasks: JoinSet<()>) {
 /// depend on the order keys are processed in.
 fn seed(inner: &Inner) {
     let now = k8s_openapi::jiff::Timestamp::now();
-    for object in inner.objects.state() {
-        let (Some(namespace), Some(name)) = (object.metadata.namespace.as_deref(), object.metadata.name.as_deref())
-        else {
-            continue;
-        };
-        let created = object.metadata.creation_timestamp.as_ref().map(|t| t.0).unwrap_or(now);
-        inner.limit.observe(&DpaKey::new(namespace, name), created);
+    for (key, created) in inner.objects.keys() {
+        inner.limit.observe(&key, created.unwrap_or(now));
     }
     enqueue_all(inner);
 }
@@ -157,36 +151,30 @@ fn enqueue_all(inner: &Inner) {
     for key in inner.store.keys() {
         inner.queue.add(key);
     }
-    for object in inner.objects.state() {
-        if let Some(key) = key_of(&object) {
-            inner.queue.add(key);
-        }
+    for (key, _) in inner.objects.keys() {
+        inner.queue.add(key);
     }
 }
 
-fn key_of(object: &DynamicObject) -> Option<DpaKey> {
-    Some(DpaKey::new(object.metadata.namespace.as_deref()?, object.metadata.name.as_deref()?))
-}
-
-/// The DPA watch into the reflector store; every event queues its key.
-async fn watch_objects(inner: Arc<Inner>, writer: Writer<DynamicObject>, mut stop: watch::Receiver<bool>) {
+/// The DPA watch into the object store; every event queues its key.
+async fn watch_objects(inner: Arc<Inner>, mut stop: watch::Receiver<bool>) {
     let api: Api<DynamicObject> = Api::all_with(inner.ctx.client.clone(), &inner.resource);
-    let events = watcher::watcher(api, watcher::Config::default()).default_backoff();
-    let mut events = std::pin::pin!(reflector::reflector(writer, events));
+    let mut events = std::pin::pin!(watcher::watcher(api, watcher::Config::default()).default_backoff());
     loop {
         let event = tokio::select! {
             e = events.next() => match e { Some(e) => e, None => return },
             _ = stop.changed() => return,
         };
         match event {
-            Ok(Event::Apply(object) | Event::Delete(object) | Event::InitApply(object)) => {
-                if let Some(key) = key_of(&object) {
-                    inner.queue.add(key);
+            Ok(event) => {
+                let key = inner.objects.apply(&event);
+                match (event, key) {
+                    // Objects deleted while the watch was down are gone from the store now.
+                    (Event::InitDone, _) => enqueue_all(&inner),
+                    (Event::Init, _) | (_, None) => {}
+                    (_, Some(key)) => inner.queue.add(key),
                 }
             }
-            // Objects deleted while the watch was down are gone from the store now.
-            Ok(Event::InitDone) => enqueue_all(&inner),
-            Ok(Event::Init) => {}
             Err(e) => tracing::warn!(error = %e, "DatadogPodAutoscaler watch failed; retrying"),
         }
     }

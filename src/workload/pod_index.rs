@@ -8,6 +8,7 @@
 //! costs its name, one table slot and a few pointers.
 
 mod fields;
+mod list_watch;
 mod watches;
 
 mod shared;

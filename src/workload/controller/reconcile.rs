@@ -9,11 +9,10 @@
 use std::sync::Arc;
 
 use k8s_openapi::jiff::Timestamp;
-use kube::api::DynamicObject;
 use kube::core::ApiResource;
-use kube::runtime::reflector::{ObjectRef, Store};
 
 use super::limit::AdmissionSet;
+use super::objects::{ObjectStore, Unreadable};
 use super::queue::WorkQueue;
 use super::writes::{self, Deleted};
 use super::{SENDER, restore, sources, status, validate};
@@ -31,19 +30,12 @@ pub struct Inner {
     pub store: Arc<InternalStore>,
     pub horizontal: Arc<dyn ScalingStep>,
     pub vertical: Arc<dyn ScalingStep>,
-    pub objects: Store<DynamicObject>,
+    pub objects: ObjectStore,
     pub resource: ApiResource,
     pub queue: WorkQueue<DpaKey>,
     pub limit: AdmissionSet,
     /// The webhook's store, told the vertical target before the steps act (leader).
     pub dpas: Option<Arc<DpaStore>>,
-}
-
-/// A watched DPA our types cannot read (a value the CRD schema admits but the spec's types do
-/// not, e.g. `minReplicas` beyond 32 bits), with the reason naming the field.
-pub struct Unreadable {
-    pub object: Arc<DynamicObject>,
-    pub error: String,
 }
 
 /// What to do with the store entry once unlocked.
@@ -54,28 +46,21 @@ enum Next {
 
 impl Inner {
     /// The watched object of `key`; an object our types cannot read is treated as unreadable
-    /// (`Err`, with the watched object and the error naming the field), never as absent.
-    pub fn object(&self, key: &DpaKey) -> Result<Option<DatadogPodAutoscaler>, Unreadable> {
-        let reference = ObjectRef::new_with(&key.name, self.resource.clone()).within(&key.namespace);
-        let Some(object) = self.objects.get(&reference) else { return Ok(None) };
-        let read = serde_json::to_value(object.as_ref()).map_err(|e| e.to_string()).and_then(|value| {
-            serde_path_to_error::deserialize(value).map_err(|e| match e.path().to_string().as_str() {
-                "." => e.inner().to_string(),
-                path => format!("{path}: {}", e.inner()),
-            })
-        });
-        read.map(Some).map_err(|error| Unreadable { object, error })
+    /// (`Err`, with the error naming the field and what the status write needs), never as absent.
+    pub fn object(&self, key: &DpaKey) -> Result<Option<DatadogPodAutoscaler>, Arc<Unreadable>> {
+        let Some(stored) = self.objects.get(key) else { return Ok(None) };
+        stored.object.clone().map(Some)
     }
 
     pub async fn reconcile(&self, key: &DpaKey) -> ProcessResult {
         let object = match self.object(key) {
             Ok(o) => o,
-            Err(Unreadable { object, error }) => {
-                tracing::warn!(dpa = %key, error = %error, "unreadable DatadogPodAutoscaler not reconciled");
+            Err(unreadable) => {
+                tracing::warn!(dpa = %key, error = %unreadable.error, "unreadable DatadogPodAutoscaler not reconciled");
                 // The leader says why in the `Error` condition (once: an equal condition is not
                 // rewritten, so the write's own watch event ends here).
                 if self.ctx.is_leader()
-                    && let Err(e) = writes::unreadable_condition(&self.ctx, &object, &error, Timestamp::now()).await
+                    && let Err(e) = writes::unreadable_condition(&self.ctx, key, &unreadable, Timestamp::now()).await
                 {
                     tracing::warn!(error = %e, "cannot report an unreadable DatadogPodAutoscaler");
                     return ProcessResult::Requeue;

@@ -6,21 +6,20 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams, Preconditions};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams, Preconditions};
 use serde_json::{Value, json};
 
+use super::objects::Unreadable;
 use super::status;
 use crate::workload::context::Context;
 use crate::workload::crd::DatadogPodAutoscaler;
-use crate::workload::model::PodAutoscalerInternal;
+use crate::workload::model::{DpaKey, PodAutoscalerInternal};
 
 /// A failed write, naming the DPA.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
     #[error("cannot {verb} DatadogPodAutoscaler {namespace}/{name}: {source}")]
     Api { verb: &'static str, namespace: String, name: String, source: kube::Error },
-    #[error("DatadogPodAutoscaler without a namespace or name")]
-    Unnamed,
 }
 
 /// What a delete found.
@@ -162,22 +161,20 @@ pub fn same_status(
 /// Returns whether it wrote.
 pub async fn unreadable_condition(
     ctx: &Context,
-    object: &DynamicObject,
-    error: &str,
+    key: &DpaKey,
+    unreadable: &Unreadable,
     now: Timestamp,
 ) -> Result<bool, WriteError> {
-    let (Some(namespace), Some(name)) = (object.metadata.namespace.as_deref(), object.metadata.name.as_deref()) else {
-        return Err(WriteError::Unnamed);
-    };
-    let message = format!("DatadogPodAutoscaler {namespace}/{name} cannot be read: {error}");
-    let Some(conditions) = unreadable_conditions(object.data.get("status"), &message, now) else {
+    let (namespace, name) = (key.namespace.as_str(), key.name.as_str());
+    let message = format!("DatadogPodAutoscaler {namespace}/{name} cannot be read: {}", unreadable.error);
+    let Some(conditions) = unreadable_conditions(unreadable.status.as_ref(), &message, now) else {
         return Ok(false);
     };
     if !ctx.is_leader() {
         return Ok(false);
     }
     let patch = json!({
-        "metadata": {"resourceVersion": object.metadata.resource_version},
+        "metadata": {"resourceVersion": unreadable.resource_version},
         "status": {"conditions": conditions},
     });
     let params = PatchParams::default();

@@ -2,22 +2,22 @@
 //! workload (GET, through the API) for its `spec.selector` and watches only the pods it selects;
 //! the task is stopped and the target's pods forgotten when no DPA targets the workload any more.
 //! Each task runs on a client leased from [`WatchClients`] (HTTP/2 in `serve` and `dev`: the
-//! watches share a few connections instead of one TLS connection each).
+//! watches share a few connections instead of one TLS connection each) and lists and watches
+//! through [`super::list_watch`] (no per-watch line buffer).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::api::{Api, DynamicObject};
 use kube::core::GroupVersionKind;
-use kube::runtime::WatchStreamExt;
-use kube::runtime::watcher::{self, Event};
+use kube::runtime::watcher::Event;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::fields::{PodEntry, PodFields};
+use super::list_watch;
 use super::{PodIndex, TargetKey};
 use crate::cluster::http2::{WatchClients, WatchLease};
 use crate::workload::dpa_store::DpaStore;
@@ -68,33 +68,27 @@ async fn watch_target(lease: WatchLease, target: TargetKey, index: Arc<PodIndex>
     let client = lease.client();
     let selector = selector_with_retry(client, &target).await;
     tracing::info!(%target, %selector, "watching the target's pods");
-    let api: Api<PodFields> = Api::namespaced(client.clone(), &target.namespace);
-    let config = watcher::Config::default().labels(&selector);
-    let mut events = std::pin::pin!(watcher::watcher(api, config).default_backoff());
     let mut listing: HashMap<Box<str>, PodEntry> = HashMap::new();
-    while let Some(event) = events.next().await {
-        match event {
-            Ok(Event::Init) => listing.clear(),
-            Ok(Event::InitApply(pod)) => {
-                if let Some((name, entry)) = entry_of(&target, &pod) {
-                    listing.insert(name.into(), entry);
-                    pod.applied_notice().into_iter().for_each(|n| index.notify_applied(n));
-                }
+    let what = target.to_string();
+    list_watch::run(client, &target.namespace, &selector, &what, |event| match event {
+        Event::Init => listing.clear(),
+        Event::InitApply(pod) => {
+            if let Some((name, entry)) = entry_of(&target, &pod) {
+                listing.insert(name.into(), entry);
+                pod.applied_notice().into_iter().for_each(|n| index.notify_applied(n));
             }
-            Ok(Event::InitDone) => index.replace(&target, generation, std::mem::take(&mut listing)),
-            Ok(Event::Apply(pod)) => match entry_of(&target, &pod) {
-                Some((name, entry)) => {
-                    index.insert(&target, generation, name, entry);
-                    pod.applied_notice().into_iter().for_each(|n| index.notify_applied(n));
-                }
-                None => index.remove(&target, generation, pod.metadata.name.as_deref().unwrap_or_default()),
-            },
-            Ok(Event::Delete(pod)) => {
-                index.remove(&target, generation, pod.metadata.name.as_deref().unwrap_or_default())
-            }
-            Err(e) => tracing::warn!(%target, error = %e, "pod watch failed; retrying"),
         }
-    }
+        Event::InitDone => index.replace(&target, generation, std::mem::take(&mut listing)),
+        Event::Apply(pod) => match entry_of(&target, &pod) {
+            Some((name, entry)) => {
+                index.insert(&target, generation, name, entry);
+                pod.applied_notice().into_iter().for_each(|n| index.notify_applied(n));
+            }
+            None => index.remove(&target, generation, pod.metadata.name.as_deref().unwrap_or_default()),
+        },
+        Event::Delete(pod) => index.remove(&target, generation, pod.metadata.name.as_deref().unwrap_or_default()),
+    })
+    .await
 }
 
 /// The pod's entry when it belongs to `target` (a selector can match other workloads' pods).

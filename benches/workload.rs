@@ -25,8 +25,15 @@
 //!    pods with the rec-id, pod CREATE reviews (a checkout pod: patched; a pod of a Deployment
 //!    without DPA: allowed, no patch) are POSTed to `/autoscaling` over TLS keep-alive, 8
 //!    connections, open loop at 1,000 req/s (p99 target ≤ 2 ms), then a closed loop for the
-//!    throughput ceiling. Every reply is checked byte for byte against the first one. The
-//!    server's own `http_request_duration_seconds` buckets for the webhook route are printed too.
+//!    throughput ceiling. The load client runs in its own process (this binary with
+//!    `BENCH_WORKLOAD_CHILD=admission-load`, a current_thread runtime), so devcluster's tasks in
+//!    this process do not delay its sends and reads. Every run is repeated against the bare
+//!    baseline (`BENCH_WORKLOAD_CHILD=bare`: hyper + rustls on the server's multi-thread runtime
+//!    reading the review, then answering the exact head and body our server answered), from the
+//!    same client process, in the same run: ours and bare p99 side by side under identical
+//!    conditions. Every reply is checked byte for byte against our server's first one. Around each
+//!    of our open loops the server's own `http_request_duration_seconds{route="webhook"}`
+//!    histogram is scraped (handling time alone).
 //!
 //! Run: `cargo bench --bench workload`; `BENCH_SCALE=0.1` divides pod and DPA counts by 10;
 //! `BENCH_LOAD_SECS` (default 10) sets each open-loop run's length. Prints figures and a summary
@@ -40,11 +47,11 @@ use rcgen::ExtendedKeyUsagePurpose;
 
 use common::certs::Ca;
 use common::client::HOST;
-use common::load::{closed_loop, open_loop, pct};
 use common::setup::{ClientTls, scrape};
-use workload::admission;
+use workload::children::{self, BareServer, LoadClient};
 use workload::fleet::{self, CHECKOUT, LARGE};
 use workload::process::{self, Reflector, Server, ServerFiles, mib, settled_rss};
+use workload::{admission, compare};
 
 /// Shared with the other benches; this one uses the client, load loops, certificates and TLS.
 #[allow(dead_code)]
@@ -60,6 +67,8 @@ mod common {
 #[path = "workload"]
 mod workload {
     pub mod admission;
+    pub mod children;
+    pub mod compare;
     pub mod fleet;
     pub mod process;
 }
@@ -114,11 +123,23 @@ struct Row {
     pods: usize,
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    if std::env::var(process::CHILD_ENV).as_deref() == Ok("reflector") {
-        return process::run_reflector_child().await;
+fn main() -> anyhow::Result<()> {
+    let multi_thread = || tokio::runtime::Runtime::new().context("tokio runtime");
+    match std::env::var(process::CHILD_ENV).as_deref() {
+        Ok("reflector") => multi_thread()?.block_on(process::run_reflector_child()),
+        Ok(children::LOAD_CHILD) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("current_thread runtime")?
+            .block_on(children::run_load_child()),
+        // The multi-thread runtime the server runs on (`Runtime::new`, one worker per core).
+        Ok(children::BARE_CHILD) => multi_thread()?.block_on(children::run_bare_child()),
+        Ok(other) => bail!("{}={other:?}: not a child this bench knows", process::CHILD_ENV),
+        Err(_) => multi_thread()?.block_on(run()),
     }
+}
+
+async fn run() -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let sizes = Sizes::from_env()?;
     println!(
@@ -266,59 +287,41 @@ async fn main() -> anyhow::Result<()> {
         "7c1d2e3f-4a5b-4c6d-8e9f-1a2b3c4d5e6f",
     );
     let t = Instant::now();
-    let (patched, target_work) = loop {
-        let (reply, work) = admission::probe(server.secure, tls.clone(), &target_review).await?;
+    let (patched, target_request, target_reply) = loop {
+        let (reply, request, raw) = admission::probe(server.secure, tls.clone(), &target_review).await?;
         let ops = admission::patch_of(&reply)?;
         if ops.iter().any(|op| op.to_string().contains("rec-id")) {
-            break (ops, work);
+            break (ops, request, raw);
         }
         if t.elapsed() > Duration::from_secs(60) {
             bail!("the webhook still gives checkout's pods no rec-id after 60 s: {reply}");
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    let (other_reply, other_work) = admission::probe(server.secure, tls.clone(), &other_review).await?;
+    let (other_reply, other_request, other_raw) = admission::probe(server.secure, tls.clone(), &other_review).await?;
     if !admission::patch_of(&other_reply)?.is_empty() || other_reply["response"]["allowed"] != true {
         bail!("a pod no DPA targets got a patch or was refused: {other_reply}");
     }
-    println!("target review ({} B) -> {} patch operations: {}", admission::body_len(&target_work), patched.len(), {
+    println!("target review ({} B) -> {} patch operations: {}", target_request.len(), patched.len(), {
         let text = serde_json::to_string(&patched)?;
         if text.len() > 400 { format!("{}…", text.chars().take(400).collect::<String>()) } else { text }
     });
-    println!("non-target review ({} B) -> allowed, no patch", admission::body_len(&other_work));
-    let mut load = Vec::new();
-    for round in 0..2 {
-        for (name, work) in [("target", &target_work), ("non-target", &other_work)] {
-            let conns = common::load::connect_all(
-                &common::load::Target { name: "ours", addr: server.secure, work: work.clone() },
-                &tls,
-                CONNECTIONS,
-            )
-            .await?;
-            let conns = closed_loop(conns, 1_000, work).await?.conns; // warm-up
-            let mut run = open_loop(conns, RATE, sizes.load_secs, work).await?;
-            let achieved = run.service.len() as f64 / run.wall.as_secs_f64();
-            let (s, c) = (pct(&mut run.service), pct(&mut run.corrected));
-            println!(
-                "round {round} {name:<10}: open loop {RATE} req/s x {} s: {} req, achieved {achieved:.0} req/s; \
-                 service p50 {:.3} / p99 {:.3} / max {:.3} ms; corrected p99 {:.3} ms",
-                sizes.load_secs,
-                run.service.len(),
-                s.p50,
-                s.p99,
-                s.max,
-                c.p99
-            );
-            let mut closed = closed_loop(run.conns, 20_000, work).await?;
-            let rps = closed.service.len() as f64 / closed.wall.as_secs_f64();
-            let cp = pct(&mut closed.service);
-            println!(
-                "round {round} {name:<10}: closed loop {CONNECTIONS} connections: {rps:.0} req/s, p99 {:.3} ms",
-                cp.p99
-            );
-            load.push((round, name, achieved, s.p99, c.p99, rps));
-        }
-    }
+    println!("non-target review ({} B) -> allowed, no patch", other_request.len());
+    std::fs::write(files.dir.join(children::CA_FILE), ca.pem())?;
+    children::write_work(&files.dir, "target", &target_request, &target_reply.head, &target_reply.body)?;
+    children::write_work(&files.dir, "non-target", &other_request, &other_raw.head, &other_raw.body)?;
+    let bare = BareServer::spawn(&files.dir, &["target", "non-target"]).await?;
+    let mut client = LoadClient::spawn(&files.dir).await?;
+    println!(
+        "load client (pid {}) and bare baseline (pid {}) in their own processes; each run: {CONNECTIONS} fresh \
+         connections, 1,000-request warm-up, open loop, closed loop",
+        client.pid().map_or("?".into(), |p| p.to_string()),
+        bare.pid().map_or("?".into(), |p| p.to_string())
+    );
+    let servers = compare::Servers { ours: server.secure, ours_metrics: server.metrics, bare: &bare };
+    let load = compare::run(&mut client, &servers, CONNECTIONS, RATE, sizes.load_secs).await?;
+    client.stop().await;
+    bare.stop().await;
     let mut histogram = scrape(server.metrics, &["http_request_duration_seconds_bucket"]).await?;
     histogram.retain(|l| l.contains("\"webhook\""));
     println!("server-side webhook latency, all load runs (cumulative buckets):");
@@ -397,11 +400,33 @@ async fn main() -> anyhow::Result<()> {
         sizes.large,
         first_dpa.as_secs_f64() * 1e3
     );
-    for (round, name, achieved, p99, corrected, rps) in &load {
+    for pair in load.chunks(2) {
+        let [ours, bare] = pair else { continue };
+        if (ours.server, bare.server) != ("ours", "bare") {
+            bail!("load rows out of order: {} then {}", ours.server, bare.server);
+        }
+        let server_side = ours.server_side.as_ref().map_or(String::new(), |s| {
+            format!("; server-side {:.2} % <= 0.2 ms, slowest <= {:.1} ms", s.within(0.0002), s.slowest() * 1e3)
+        });
         println!(
-            "| AdmissionReview {name}, round {round}: open loop {RATE} req/s | achieved {achieved:.0} req/s, p99 {p99:.3} \
-             ms (corrected {corrected:.3} ms); closed loop {rps:.0} req/s | p99 <= 2 ms: {} |",
-            met(*p99 <= 2.0)
+            "| AdmissionReview {}, round {}: open loop {RATE} req/s, p99 ours / bare | **{:.3}** / {:.3} ms (p50 {:.3} \
+             / {:.3}, max {:.1} / {:.1}, corrected p99 {:.3} / {:.3}; achieved {:.0} / {:.0} req/s{server_side}); \
+             closed loop {:.0} / {:.0} req/s | p99 <= 2 ms: {} |",
+            ours.work,
+            ours.round,
+            ours.p99,
+            bare.p99,
+            ours.p50,
+            bare.p50,
+            ours.max,
+            bare.max,
+            ours.corrected_p99,
+            bare.corrected_p99,
+            ours.achieved,
+            bare.achieved,
+            ours.closed_rps,
+            bare.closed_rps,
+            met(ours.p99 <= 2.0)
         );
     }
     println!("| server RSS after the load | {:.1} MiB | |", mib(final_rss));

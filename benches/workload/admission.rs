@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 use rustls::ClientConfig;
 use serde_json::{Value, json};
 
-use super::super::common::client::{Conn, Expect, HOST, Workload};
+use super::super::common::client::{Conn, HOST, Reply};
 
 pub const PATH: &str = "/autoscaling?timeout=5s";
 
@@ -77,9 +77,13 @@ pub fn request(body: &[u8]) -> Vec<u8> {
     r
 }
 
-/// Sends `review` once and returns the response review; a load workload expecting those bytes
-/// on every later request.
-pub async fn probe(addr: SocketAddr, tls: Arc<ClientConfig>, review: &Value) -> anyhow::Result<(Value, Workload)> {
+/// Sends `review` once; the response review, the request bytes and the reply as read (head and
+/// body: what every later request must get back byte for byte).
+pub async fn probe(
+    addr: SocketAddr,
+    tls: Arc<ClientConfig>,
+    review: &Value,
+) -> anyhow::Result<(Value, Vec<u8>, Reply)> {
     let bytes = request(&serde_json::to_vec(review)?);
     let mut conn = Conn::connect(addr, tls).await?;
     let reply = conn.round_trip(&bytes).await?;
@@ -87,8 +91,7 @@ pub async fn probe(addr: SocketAddr, tls: Arc<ClientConfig>, review: &Value) -> 
         bail!("POST {PATH}: {} {}", reply.status, String::from_utf8_lossy(&reply.body));
     }
     let parsed: Value = serde_json::from_slice(&reply.body).context("AdmissionReview response")?;
-    let work = Workload { requests: Arc::new(vec![bytes]), expect: Arc::new(vec![Expect::Body(reply.body.clone())]) };
-    Ok((parsed, work))
+    Ok((parsed, bytes, reply))
 }
 
 /// The decoded JSON patch of a response review (empty when there is none).
@@ -97,8 +100,4 @@ pub fn patch_of(response: &Value) -> anyhow::Result<Vec<Value>> {
     let Some(patch) = response["response"]["patch"].as_str() else { return Ok(Vec::new()) };
     let bytes = base64::engine::general_purpose::STANDARD.decode(patch)?;
     Ok(serde_json::from_slice(&bytes)?)
-}
-
-pub fn body_len(work: &Workload) -> usize {
-    work.requests[0].len()
 }

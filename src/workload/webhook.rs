@@ -16,14 +16,13 @@ mod tests;
 use std::sync::Arc;
 
 use base64::Engine;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 use super::dpa_store::{DpaEntry, DpaStore, TargetKey};
 use super::gate::AutoscalingGate;
 use super::owner;
 use crate::server::AdmissionWebhook;
-use patch::PodView;
+use patch::{Op, PodView};
 
 /// What the webhook reads: the gate and the DPA store.
 pub struct WebhookState {
@@ -37,7 +36,8 @@ impl AdmissionWebhook for WebhookState {
     }
 }
 
-/// The smallest read of an AdmissionReview: its apiVersion and the request uid.
+/// The smallest read of an AdmissionReview: its apiVersion and the request uid (what is read
+/// while the gate is closed, and of a review the full read rejects).
 #[derive(Deserialize, Default)]
 struct Envelope {
     #[serde(rename = "apiVersion", default)]
@@ -52,15 +52,19 @@ struct EnvelopeRequest {
     uid: Option<String>,
 }
 
-/// The request with the pod decoded.
+/// The whole review, read once: the envelope's fields and the request with the pod decoded.
 #[derive(Deserialize)]
 struct Review {
+    #[serde(rename = "apiVersion", default)]
+    api_version: Option<String>,
     #[serde(default)]
     request: Option<ReviewRequest>,
 }
 
 #[derive(Deserialize)]
 struct ReviewRequest {
+    #[serde(default)]
+    uid: Option<String>,
     #[serde(default)]
     namespace: Option<String>,
     #[serde(default)]
@@ -96,36 +100,84 @@ impl RequestKind {
     }
 }
 
+/// The response review kube-apiserver reads, serialized straight from borrowed parts.
+#[derive(Serialize)]
+struct ResponseReview<'a> {
+    #[serde(rename = "apiVersion")]
+    api_version: &'a str,
+    kind: &'static str,
+    response: Response<'a>,
+}
+
+#[derive(Serialize)]
+struct Response<'a> {
+    uid: &'a str,
+    allowed: bool,
+    #[serde(rename = "patchType", skip_serializing_if = "Option::is_none")]
+    patch_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    patch: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<Status>,
+}
+
+#[derive(Serialize)]
+struct Status {
+    message: String,
+}
+
 /// Answers one AdmissionReview (the body kube-apiserver POSTs) with the response review's bytes.
+/// With the gate open the review is decoded once; only a review that decoding rejects is read
+/// again, for its uid.
 pub fn review(body: &[u8], state: &WebhookState) -> Vec<u8> {
-    let envelope: Envelope = serde_json::from_slice(body).unwrap_or_default();
-    let api_version = envelope.api_version.filter(|v| v == "admission.k8s.io/v1beta1");
-    let api_version = api_version.as_deref().unwrap_or("admission.k8s.io/v1");
-    let uid = envelope.request.and_then(|r| r.uid).unwrap_or_default();
-    let response = if !state.gate.is_open() {
-        json!({"uid": uid, "allowed": true})
-    } else {
-        match patch_for(body, &state.dpas) {
-            Ok(None) => json!({"uid": uid, "allowed": true}),
-            Ok(Some(ops)) => {
-                let patch = base64::engine::general_purpose::STANDARD.encode(ops.to_string());
-                json!({"uid": uid, "allowed": true, "patchType": "JSONPatch", "patch": patch})
-            }
-            Err(message) => {
-                tracing::warn!(%uid, error = %message, "pod not patched");
-                json!({"uid": uid, "allowed": true, "status": {"message": message}})
-            }
+    if !state.gate.is_open() {
+        let envelope: Envelope = serde_json::from_slice(body).unwrap_or_default();
+        let uid = envelope.request.and_then(|r| r.uid);
+        return answer(envelope.api_version.as_deref(), uid.as_deref().unwrap_or_default(), Ok(None));
+    }
+    match serde_json::from_slice::<Review>(body) {
+        Ok(review) => {
+            let (api_version, mut request) = (review.api_version, review.request);
+            let uid = request.as_mut().and_then(|r| r.uid.take());
+            let outcome = patch_for(request, &state.dpas);
+            answer(api_version.as_deref(), uid.as_deref().unwrap_or_default(), outcome)
         }
-    };
-    let out = json!({"apiVersion": api_version, "kind": "AdmissionReview", "response": response});
+        Err(e) => {
+            let envelope: Envelope = serde_json::from_slice(body).unwrap_or_default();
+            let uid = envelope.request.and_then(|r| r.uid);
+            let outcome = Err(format!("AdmissionReview with an unreadable pod: {e}"));
+            answer(envelope.api_version.as_deref(), uid.as_deref().unwrap_or_default(), outcome)
+        }
+    }
+}
+
+/// The response review for `outcome`: allowed always; the JSON patch when there is one, the
+/// problem as the status message when there is one. Answers in the request's apiVersion
+/// (`admission.k8s.io/v1beta1` or, for anything else, v1).
+fn answer(api_version: Option<&str>, uid: &str, outcome: Result<Option<Vec<Op>>, String>) -> Vec<u8> {
+    let api_version = api_version.filter(|v| *v == "admission.k8s.io/v1beta1").unwrap_or("admission.k8s.io/v1");
+    let mut response = Response { uid, allowed: true, patch_type: None, patch: None, status: None };
+    match outcome {
+        Ok(None) => {}
+        Ok(Some(ops)) => match serde_json::to_vec(&ops) {
+            Ok(json) => {
+                response.patch_type = Some("JSONPatch");
+                response.patch = Some(base64::engine::general_purpose::STANDARD.encode(json));
+            }
+            Err(e) => response.status = Some(Status { message: format!("JSON patch not encoded: {e}") }),
+        },
+        Err(message) => {
+            tracing::warn!(%uid, error = %message, "pod not patched");
+            response.status = Some(Status { message });
+        }
+    }
+    let out = ResponseReview { api_version, kind: "AdmissionReview", response };
     serde_json::to_vec(&out).unwrap_or_default()
 }
 
-/// The JSON patch for the pod in `body`, or None when no DPA applies.
-fn patch_for(body: &[u8], dpas: &DpaStore) -> Result<Option<Value>, String> {
-    let review: Review =
-        serde_json::from_slice(body).map_err(|e| format!("AdmissionReview with an unreadable pod: {e}"))?;
-    let request = review.request.ok_or("AdmissionReview without a request: nothing to patch")?;
+/// The JSON patch for the pod under review, or None when no DPA applies.
+fn patch_for(request: Option<ReviewRequest>, dpas: &DpaStore) -> Result<Option<Vec<Op>>, String> {
+    let request = request.ok_or("AdmissionReview without a request: nothing to patch")?;
     if let Some(kind) = request.kind.as_ref().filter(|k| !k.is("", "Pod")) {
         return Err(format!("AdmissionReview for {}: /autoscaling patches only pods", kind.describe()));
     }
@@ -140,7 +192,7 @@ fn patch_for(body: &[u8], dpas: &DpaStore) -> Result<Option<Value>, String> {
     let Some(dpa) = autoscaler_of(&pod, &namespace, dpas)? else {
         return Ok(None);
     };
-    Ok(Some(Value::Array(patch::operations(&pod, &dpa))))
+    Ok(Some(patch::operations(&pod, &dpa)))
 }
 
 /// The single non-Preview DPA whose target owns the pod.

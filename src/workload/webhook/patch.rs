@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Deserializer};
-use serde_json::{Value, json};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value, json};
 
 use crate::workload::crd::{ContainerResources, UpdateStrategy};
 use crate::workload::dpa_store::DpaEntry;
@@ -96,17 +96,35 @@ impl PodView {
     }
 }
 
+/// One JSON patch (RFC 6902) operation, serialized as `{"op", "path"[, "value"]}`.
+#[derive(Serialize, Debug, Clone, PartialEq)]
+#[serde(tag = "op", rename_all = "lowercase")]
+pub enum Op {
+    Add { path: String, value: Value },
+    Remove { path: String },
+    Replace { path: String, value: Value },
+}
+
+impl Op {
+    fn add(path: impl Into<String>, value: impl Into<Value>) -> Op {
+        Op::Add { path: path.into(), value: value.into() }
+    }
+
+    fn add_empty_object(path: impl Into<String>) -> Op {
+        Op::add(path, Map::new())
+    }
+}
+
 /// The JSON patch operations that give `pod` the DPA's annotations and recommendation.
-pub fn operations(pod: &PodView, dpa: &DpaEntry) -> Vec<Value> {
+pub fn operations(pod: &PodView, dpa: &DpaEntry) -> Vec<Op> {
     let mut ops = Vec::new();
     let annotations = pod.metadata.annotations.as_ref();
     if annotations.is_none() {
-        ops.push(json!({"op": "add", "path": "/metadata/annotations", "value": {}}));
+        ops.push(Op::add_empty_object("/metadata/annotations"));
     }
     let mut annotate = |key: &str, value: &str| {
         if annotations.and_then(|a| a.get(key)).map(String::as_str) != Some(value) {
-            let path = format!("/metadata/annotations/{}", escape(key));
-            ops.push(json!({"op": "add", "path": path, "value": value}));
+            ops.push(Op::add(format!("/metadata/annotations/{}", escape(key)), value));
         }
     };
     annotate(AUTOSCALER_ID_ANNOTATION, &dpa.id());
@@ -144,7 +162,7 @@ fn applicable_vertical(dpa: &DpaEntry) -> Option<Constrained> {
     }
 }
 
-fn container_operations(path: &str, container: &ContainerView, reco: &ContainerResources, ops: &mut Vec<Value>) {
+fn container_operations(path: &str, container: &ContainerView, reco: &ContainerResources, ops: &mut Vec<Op>) {
     let current = container.resources.as_ref();
     let lists = [
         ("requests", reco.requests.as_ref(), current.and_then(|r| r.requests.as_ref())),
@@ -156,8 +174,7 @@ fn container_operations(path: &str, container: &ContainerView, reco: &ContainerR
         let (removed, set): (Vec<_>, Vec<_>) = wanted.partition(|(_, q)| is_sentinel(q));
         for (resource, _) in removed {
             if have.is_some_and(|h| h.contains_key(resource)) {
-                let at = format!("{path}/resources/{field}/{}", escape(resource));
-                ops.push(json!({"op": "remove", "path": at}));
+                ops.push(Op::Remove { path: format!("{path}/resources/{field}/{}", escape(resource)) });
             }
         }
         let set: Vec<_> = set
@@ -168,15 +185,14 @@ fn container_operations(path: &str, container: &ContainerView, reco: &ContainerR
             continue;
         }
         if !resources_added {
-            ops.push(json!({"op": "add", "path": format!("{path}/resources"), "value": {}}));
+            ops.push(Op::add_empty_object(format!("{path}/resources")));
             resources_added = true;
         }
         if have.is_none() {
-            ops.push(json!({"op": "add", "path": format!("{path}/resources/{field}"), "value": {}}));
+            ops.push(Op::add_empty_object(format!("{path}/resources/{field}")));
         }
         for (resource, quantity) in set {
-            let at = format!("{path}/resources/{field}/{}", escape(resource));
-            ops.push(json!({"op": "add", "path": at, "value": quantity.0}));
+            ops.push(Op::add(format!("{path}/resources/{field}/{}", escape(resource)), quantity.0.as_str()));
         }
     }
     if let Some(limit) = reco.runtime.as_ref().and_then(|r| r.gomemlimit.as_deref()) {
@@ -185,13 +201,13 @@ fn container_operations(path: &str, container: &ContainerView, reco: &ContainerR
 }
 
 /// Sets `GOMEMLIMIT`, replacing the container's own value if it has one.
-fn gomemlimit(path: &str, container: &ContainerView, limit: &str) -> Value {
+fn gomemlimit(path: &str, container: &ContainerView, limit: &str) -> Op {
     let var = json!({"name": "GOMEMLIMIT", "value": limit});
     match &container.env {
-        None => json!({"op": "add", "path": format!("{path}/env"), "value": [var]}),
+        None => Op::add(format!("{path}/env"), vec![var]),
         Some(env) => match env.iter().position(|e| e.name == "GOMEMLIMIT") {
-            Some(i) => json!({"op": "replace", "path": format!("{path}/env/{i}"), "value": var}),
-            None => json!({"op": "add", "path": format!("{path}/env/-"), "value": var}),
+            Some(i) => Op::Replace { path: format!("{path}/env/{i}"), value: var },
+            None => Op::add(format!("{path}/env/-"), var),
         },
     }
 }

@@ -246,3 +246,25 @@ fn absurd_pod_resources_and_odd_owners_never_fail_the_pod() {
         "pod web-7c9d5b6f4-* is owned directly by Deployment prod/web: not a pod of its ReplicaSets, not patching"
     );
 }
+
+#[test]
+fn a_review_read_once_or_rejected_still_answers_its_uid_in_its_api_version() {
+    let s = state(&[dpa("web", "web", json!({}), Some(vertical()))]);
+    s.gate.open("test");
+    let mut body = json!({"apiVersion": "admission.k8s.io/v1beta1", "kind": "AdmissionReview",
+        "request": {"uid": "u-\"7\"", "namespace": "prod", "operation": "CREATE",
+            "kind": {"group": "", "version": "v1", "kind": "Pod"}, "object": pod("web-7c9d5b6f4")}});
+    let out =
+        |body: &Value| -> Value { serde_json::from_slice(&review(&serde_json::to_vec(body).unwrap(), &s)).unwrap() };
+    let patched = out(&body);
+    assert_eq!(patched["apiVersion"], "admission.k8s.io/v1beta1");
+    assert_eq!(patched["kind"], "AdmissionReview");
+    assert_eq!(patched["response"]["uid"], "u-\"7\"", "an escaped uid is echoed exactly");
+    assert_eq!(patched["response"]["patchType"], "JSONPatch");
+    // The pod cannot be decoded: the uid and apiVersion come from the second, smaller read.
+    body["request"]["object"] = json!({"spec": {"containers": 42}});
+    let rejected = out(&body);
+    assert_eq!(rejected["apiVersion"], "admission.k8s.io/v1beta1");
+    assert_eq!(rejected["response"]["uid"], "u-\"7\"");
+    assert!(message_of(&rejected["response"]).starts_with("AdmissionReview with an unreadable pod: "), "{rejected}");
+}

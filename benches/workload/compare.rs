@@ -1,0 +1,156 @@
+//! The AdmissionReview load, our server against the bare baseline under identical conditions: the
+//! same load-client process sends the same request bytes, over the same number of fresh keep-alive
+//! connections, to each in turn and checks each reply byte for byte against what our server
+//! answered first (the baseline answers those very bytes). Per run: a closed-loop warm-up, the
+//! open loop at the target rate, then a closed loop for the throughput ceiling. Around each of our
+//! open loops the server's own `http_request_duration_seconds{route="webhook"}` histogram is
+//! scraped, so the run's server-side handling times sit next to the client's.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+
+use super::super::common::load::pct;
+use super::super::common::setup::scrape;
+use super::children::{BareServer, LoadClient, Step};
+
+/// Warm-up requests per connection pool, before the open loop.
+const WARMUP: usize = 1_000;
+/// Closed-loop requests per run.
+const CLOSED: usize = 20_000;
+
+/// How one run went, as the summary table shows it.
+pub struct LoadRow {
+    pub round: usize,
+    pub work: &'static str,
+    pub server: &'static str,
+    pub achieved: f64,
+    pub p50: f64,
+    pub p99: f64,
+    pub max: f64,
+    pub corrected_p99: f64,
+    pub closed_rps: f64,
+    /// Ours only: the server's own histogram over the open loop.
+    pub server_side: Option<ServerSide>,
+}
+
+/// The webhook latency histogram's change over one run.
+pub struct ServerSide {
+    pub reviews: u64,
+    /// (upper bound in seconds, reviews at or under it), cumulative, +Inf last.
+    pub buckets: Vec<(f64, u64)>,
+}
+
+impl ServerSide {
+    /// Share of reviews handled within `le` seconds (a bucket bound), percent.
+    pub fn within(&self, le: f64) -> f64 {
+        let n = self.buckets.iter().find(|(b, _)| (*b - le).abs() < le * 1e-6).map_or(0, |(_, n)| *n);
+        100.0 * n as f64 / self.reviews.max(1) as f64
+    }
+
+    /// The bound of the bucket holding the slowest review, seconds.
+    pub fn slowest(&self) -> f64 {
+        self.buckets.iter().find(|(_, n)| *n >= self.reviews).map_or(f64::INFINITY, |(b, _)| *b)
+    }
+
+    pub fn describe(&self) -> String {
+        format!(
+            "{} reviews, {:.2} % <= 0.1 ms, {:.2} % <= 0.2 ms, {:.3} % <= 1.6 ms, slowest <= {:.1} ms",
+            self.reviews,
+            self.within(0.0001),
+            self.within(0.0002),
+            self.within(0.0016),
+            self.slowest() * 1e3
+        )
+    }
+}
+
+/// The webhook route's cumulative buckets on the server's metrics port.
+async fn webhook_buckets(metrics: SocketAddr) -> anyhow::Result<Vec<(f64, u64)>> {
+    let lines = scrape(metrics, &["http_request_duration_seconds_bucket"]).await?;
+    let mut buckets = Vec::new();
+    for line in lines.iter().filter(|l| l.contains("route=\"webhook\"")) {
+        let le = line.split("le=\"").nth(1).and_then(|rest| rest.split('"').next()).with_context(|| line.clone())?;
+        let le = if le == "+Inf" { f64::INFINITY } else { le.parse().with_context(|| line.clone())? };
+        let count = line.rsplit(' ').next().and_then(|c| c.parse().ok()).with_context(|| line.clone())?;
+        buckets.push((le, count));
+    }
+    buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    Ok(buckets)
+}
+
+fn delta(before: &[(f64, u64)], after: &[(f64, u64)]) -> ServerSide {
+    let buckets: Vec<(f64, u64)> = after
+        .iter()
+        .map(|(le, n)| (*le, n.saturating_sub(before.iter().find(|(b, _)| b == le).map_or(0, |(_, m)| *m))))
+        .collect();
+    ServerSide { reviews: buckets.last().map_or(0, |(_, n)| *n), buckets }
+}
+
+/// What the comparison needs to reach both servers.
+pub struct Servers<'a> {
+    pub ours: SocketAddr,
+    pub ours_metrics: SocketAddr,
+    pub bare: &'a BareServer,
+}
+
+/// Two rounds; in each, for each work (`target`, `non-target`), our server then the baseline.
+pub async fn run(
+    client: &mut LoadClient,
+    servers: &Servers<'_>,
+    connections: usize,
+    rate: u64,
+    secs: u64,
+) -> anyhow::Result<Vec<LoadRow>> {
+    let mut rows = Vec::new();
+    for round in 0..2 {
+        for work in ["target", "non-target"] {
+            for server in ["ours", "bare"] {
+                let addr = match server {
+                    "ours" => servers.ours,
+                    _ => *servers.bare.addrs.get(work).with_context(|| format!("no bare listener for {work}"))?,
+                };
+                client.run(&Step::Connect { addr, work: work.to_owned(), connections }).await?;
+                client.run(&Step::Closed { requests: WARMUP }).await?;
+                let before = if server == "ours" { Some(webhook_buckets(servers.ours_metrics).await?) } else { None };
+                let mut open = client.run(&Step::Open { rate, secs }).await?;
+                let server_side = match before {
+                    Some(before) => Some(delta(&before, &webhook_buckets(servers.ours_metrics).await?)),
+                    None => None,
+                };
+                let mut closed = client.run(&Step::Closed { requests: CLOSED }).await?;
+                let achieved = open.service.len() as f64 / open.wall().as_secs_f64();
+                let (s, c) = (pct(&mut open.service), pct(&mut open.corrected));
+                let closed_rps = closed.service.len() as f64 / closed.wall().as_secs_f64();
+                let cp = pct(&mut closed.service);
+                println!(
+                    "round {round} {work:<10} {server}: open loop {rate} req/s x {secs} s: {} req, achieved {achieved:.0} \
+                     req/s; service p50 {:.3} / p99 {:.3} / max {:.3} ms; corrected p99 {:.3} ms; closed loop \
+                     {connections} connections: {closed_rps:.0} req/s, p99 {:.3} ms",
+                    open.service.len(),
+                    s.p50,
+                    s.p99,
+                    s.max,
+                    c.p99,
+                    cp.p99
+                );
+                if let Some(side) = &server_side {
+                    println!("    server-side, this open loop: {}", side.describe());
+                }
+                rows.push(LoadRow {
+                    round,
+                    work,
+                    server,
+                    achieved,
+                    p50: s.p50,
+                    p99: s.p99,
+                    max: s.max,
+                    corrected_p99: c.p99,
+                    closed_rps,
+                    server_side,
+                });
+            }
+        }
+    }
+    Ok(rows)
+}

@@ -54,12 +54,14 @@ pub struct Run {
     /// Open loop only: like `service`, but from the due time when the send was late because the
     /// connection was still busy (coordinated-omission correction).
     pub corrected: Vec<u64>,
+    /// Open loop only: when each request of `service` was written, nanoseconds after the start.
+    pub sent: Vec<u64>,
     pub conns: Vec<Conn>,
 }
 
 impl Run {
     fn empty() -> Self {
-        Run { wall: Duration::ZERO, service: Vec::new(), corrected: Vec::new(), conns: Vec::new() }
+        Run { wall: Duration::ZERO, service: Vec::new(), corrected: Vec::new(), sent: Vec::new(), conns: Vec::new() }
     }
 }
 
@@ -107,6 +109,7 @@ pub async fn open_loop(conns: Vec<Conn>, rate: u64, secs: u64, work: &Workload) 
         let base = started + period * i as u32 / n as u32;
         tasks.spawn(async move {
             let (mut service, mut corrected) = (Vec::with_capacity(per_conn), Vec::with_capacity(per_conn));
+            let mut sent = Vec::with_capacity(per_conn);
             for k in 0..per_conn {
                 let due = base + period * k as u32;
                 // Behind schedule (the previous response came after this send was due): count
@@ -120,16 +123,18 @@ pub async fn open_loop(conns: Vec<Conn>, rate: u64, secs: u64, work: &Workload) 
                 let done = Instant::now();
                 service.push((done - t).as_nanos() as u64);
                 corrected.push((done - if behind { due } else { t }).as_nanos() as u64);
+                sent.push(t.saturating_duration_since(started).as_nanos() as u64);
                 work.check(idx, &r)?;
             }
-            anyhow::Ok((c, service, corrected))
+            anyhow::Ok((c, service, corrected, sent))
         });
     }
     let mut run = Run::empty();
     while let Some(done) = tasks.join_next().await {
-        let (c, service, corrected) = done??;
+        let (c, service, corrected, sent) = done??;
         run.service.extend(service);
         run.corrected.extend(corrected);
+        run.sent.extend(sent);
         run.conns.push(c);
     }
     run.wall = started.elapsed();

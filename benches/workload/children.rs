@@ -71,12 +71,14 @@ impl Step {
     }
 }
 
-/// A step's latencies (nanoseconds; `corrected` only for an open loop) and wall time.
+/// A step's latencies (nanoseconds; `corrected` and `sent`, each request's send time after the
+/// start, only for an open loop) and wall time.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Timings {
     pub wall_ns: u64,
     pub service: Vec<u64>,
     pub corrected: Vec<u64>,
+    pub sent: Vec<u64>,
 }
 
 impl Timings {
@@ -265,9 +267,9 @@ async fn run_step(
             (load::open_loop(conns, rate, secs, &work).await?, work)
         }
     };
-    let (Run { wall, service, corrected, conns }, work) = run;
+    let (Run { wall, service, corrected, sent, conns }, work) = run;
     *pool = Some((conns, work));
-    Ok(Timings { wall_ns: wall.as_nanos() as u64, service, corrected })
+    Ok(Timings { wall_ns: wall.as_nanos() as u64, service, corrected, sent })
 }
 
 /// TLS 1.3 trusting `ca_pem` only, no client certificate, ALPN http/1.1 (what kube-apiserver's

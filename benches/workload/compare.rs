@@ -65,6 +65,33 @@ impl ServerSide {
     }
 }
 
+/// Where the open loop's slow requests (service time over `limit_ns`) fall in time: how many, in
+/// how many bursts (slow sends less than 20 ms apart join a burst), the largest burst, and their
+/// count per 100-ms phase of each second since the start (a 1-s periodic stall shows as one
+/// crowded phase).
+fn slow_requests(service: &[u64], sent: &[u64], limit_ns: u64) -> String {
+    let mut slow: Vec<u64> = service.iter().zip(sent).filter(|(s, _)| **s > limit_ns).map(|(_, t)| *t).collect();
+    slow.sort_unstable();
+    let (mut bursts, mut largest, mut current) = (0, 0, 0);
+    for (i, t) in slow.iter().enumerate() {
+        if i == 0 || t - slow[i - 1] > 20_000_000 {
+            bursts += 1;
+            current = 0;
+        }
+        current += 1;
+        largest = largest.max(current);
+    }
+    let mut phases = [0usize; 10];
+    for t in &slow {
+        phases[((t % 1_000_000_000) / 100_000_000) as usize] += 1;
+    }
+    format!(
+        "{} requests over {} ms, in {bursts} bursts (largest {largest}); per 100-ms phase of the second: {phases:?}",
+        slow.len(),
+        limit_ns / 1_000_000
+    )
+}
+
 /// The webhook route's cumulative buckets on the server's metrics port.
 async fn webhook_buckets(metrics: SocketAddr) -> anyhow::Result<Vec<(f64, u64)>> {
     let lines = scrape(metrics, &["http_request_duration_seconds_bucket"]).await?;
@@ -120,6 +147,8 @@ pub async fn run(
                 };
                 let mut closed = client.run(&Step::Closed { requests: CLOSED }).await?;
                 let achieved = open.service.len() as f64 / open.wall().as_secs_f64();
+                // Before the percentiles sort the latencies out of send order.
+                let slow = slow_requests(&open.service, &open.sent, 2_000_000);
                 let (s, c) = (pct(&mut open.service), pct(&mut open.corrected));
                 let closed_rps = closed.service.len() as f64 / closed.wall().as_secs_f64();
                 let cp = pct(&mut closed.service);
@@ -134,6 +163,7 @@ pub async fn run(
                     c.p99,
                     cp.p99
                 );
+                println!("    slow: {slow}");
                 if let Some(side) = &server_side {
                     println!("    server-side, this open loop: {}", side.describe());
                 }

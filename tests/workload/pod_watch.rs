@@ -57,12 +57,16 @@ async fn the_pod_index_follows_closed_watches_and_expired_history() {
     assert_eq!(pod_lists(&log), 1, "{:?}", log.for_resource("pods"));
 
     // Closed watches resume from the last resourceVersion: the new pod arrives, no new list.
-    dc.faults().close_watches();
+    // (Closed until a resumed watch is seen: a close before the first watch is open misses it.)
+    let watches = || log.for_resource("pods").iter().filter(|r| r.contains("watch=true")).count();
+    eventually("the pod watch closed and resumed", || async {
+        dc.faults().close_watches();
+        watches() >= 2
+    })
+    .await;
     scale(&admin, 3).await;
     index_matches(&stack, &admin, 3, "the index holds web's 3 pods after the watches closed").await;
     assert_eq!(pod_lists(&log), 1, "{:?}", log.for_resource("pods"));
-    let watches = log.for_resource("pods").iter().filter(|r| r.contains("watch=true")).count();
-    assert!(watches >= 2, "the watch was resumed: {:?}", log.for_resource("pods"));
 
     // History expired while the watch is down: the resume gets 410 Gone and the index relists,
     // dropping the pods deleted in the gap. An object the watch does not see moves the cluster's
@@ -76,8 +80,12 @@ async fn the_pod_index_follows_closed_watches_and_expired_history() {
     dc.expire_history();
     dc.faults().close_watches();
     scale(&admin, 1).await;
+    eventually("a second pod list after 410 Gone", || async {
+        dc.faults().close_watches();
+        pod_lists(&log) >= 2
+    })
+    .await;
     index_matches(&stack, &admin, 1, "the index holds web's 1 pod after the history expired").await;
-    eventually("a second pod list after 410 Gone", || async { pod_lists(&log) >= 2 }).await;
     assert_eq!(stack.pods.len(), 1);
     stack.shutdown().await;
     dc.shutdown().await;

@@ -29,6 +29,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures::future::BoxFuture;
 use k8s_openapi::jiff::Timestamp;
 use tokio::sync::watch;
@@ -37,11 +38,11 @@ use tokio::task::{JoinHandle, JoinSet};
 use crate::apimachinery::selector::LabelSelector;
 use crate::cluster::lease::{LeaderElection, LeaderHandle, LeaseConfig};
 use crate::config::Settings;
-use crate::server::{Check, ExternalMetricValue, MetricsProvider, ProviderError};
+use crate::server::{Check, ExternalMetricValue, ExternalMetricValueList, MetricsProvider, ProviderError};
 
 pub use model::{MetricError, MetricState};
 pub use names::{Reference, autogen_name, autogen_query};
-pub use store::DatadogMetricStore;
+pub use store::{DatadogMetricStore, Served, Writer};
 
 /// The readiness check's name in `/readyz`.
 pub const READY_CHECK: &str = "datadogmetrics synced";
@@ -156,6 +157,12 @@ pub struct DatadogMetricProvider {
 }
 
 impl DatadogMetricProvider {
+    /// A provider answering from `store`, which the caller fills (in-process drivers measuring
+    /// the read path without the controller's watch); reported as synced.
+    pub fn serving(store: Arc<DatadogMetricStore>, config: ProviderConfig) -> Self {
+        DatadogMetricProvider { store, config: Arc::new(config), synced: Arc::new(AtomicBool::new(true)) }
+    }
+
     /// `/readyz` check: the first list of DatadogMetrics is in the store.
     pub fn ready_check(&self) -> (&'static str, Check) {
         let synced = self.synced.clone();
@@ -173,9 +180,16 @@ impl DatadogMetricProvider {
         self.store.all()
     }
 
-    fn value_at(&self, id: &str, metric: &str, now: Timestamp) -> Result<ExternalMetricValue, ProviderError> {
+    /// What entry `namespace/name` serves for `metric` at `now` (`serve` picks it), or why not.
+    fn answer<T>(
+        &self,
+        (namespace, name): (&str, &str),
+        metric: &str,
+        now: Timestamp,
+        serve: impl FnOnce(&Served) -> T,
+    ) -> Result<T, ProviderError> {
         let config = &self.config;
-        let answer = self.store.read_served(id, |state, served| {
+        let answer = self.store.read_served(namespace, name, |state, served| {
             if !state.valid {
                 let text = state.error.as_ref().map(|e| e.text.clone());
                 return Err(text.unwrap_or_else(|| "DatadogMetric is invalid, missing error details".to_owned()));
@@ -186,23 +200,61 @@ impl DatadogMetricProvider {
                     "DatadogMetric is stale, last updated: {when}. Check datadog-cluster-agent logs for errors"
                 ));
             }
-            Ok(ExternalMetricValue {
-                metric_name: metric.to_owned(),
-                metric_labels: None,
-                timestamp: served.timestamp.clone(),
-                window: None,
-                value: served.value.clone(),
-            })
+            Ok(serve(served))
         });
         match answer {
             Some(result) => result.map_err(ProviderError::Unavailable),
-            None => Err(not_found(metric, id, "")),
+            None => Err(not_found(metric, &[namespace, "/", name].concat(), "")),
+        }
+    }
+
+    /// The entry a (lower-cased) metric name reads: `datadogmetric@<ns>:<name>` references, checked
+    /// against the reading namespace when `enforce_namespace` is set, or a plain name's autogen ID.
+    fn target<'a>(
+        &self,
+        namespace: &str,
+        metric: &'a str,
+        selector: &LabelSelector,
+    ) -> Result<Target<'a>, ProviderError> {
+        match names::reference_parts(metric) {
+            Some((owner, name)) => {
+                if self.config.enforce_namespace && owner != namespace {
+                    let why = format!(
+                        " (external_metrics_provider.enforce_namespace: only namespace {owner} may read it, not {namespace})"
+                    );
+                    return Err(not_found(metric, &[owner, "/", name].concat(), &why));
+                }
+                Ok(Target::Reference(owner, name))
+            }
+            None if metric.starts_with(names::REFERENCE_PREFIX) => Err(ProviderError::Unavailable(format!(
+                "ExternalMetric does not follow DatadogMetric format: {metric}"
+            ))),
+            None => Ok(Target::Autogen(self.config.autogen_id(metric, &selector.equality_labels()))),
         }
     }
 }
 
+/// Which entry a read names (see [`DatadogMetricProvider::target`]).
+enum Target<'a> {
+    /// Namespace and name of a `datadogmetric@<ns>:<name>` reference.
+    Reference(&'a str, &'a str),
+    /// The autogen ID serving a plain metric name.
+    Autogen(String),
+}
+
 fn not_found(metric: &str, id: &str, why: &str) -> ProviderError {
     ProviderError::NotFound(format!("DatadogMetric not found for metric name: {metric}, datadogmetricid: {id}{why}"))
+}
+
+/// The value a read of `metric` answers with.
+fn value_of(metric: &str, served: &Served) -> ExternalMetricValue {
+    ExternalMetricValue {
+        metric_name: metric.to_owned(),
+        metric_labels: None,
+        timestamp: served.timestamp.clone(),
+        window: None,
+        value: served.value.clone(),
+    }
 }
 
 impl MetricsProvider for DatadogMetricProvider {
@@ -213,25 +265,26 @@ impl MetricsProvider for DatadogMetricProvider {
         selector: &LabelSelector,
     ) -> Result<Vec<ExternalMetricValue>, ProviderError> {
         let metric = lowercase(metric);
-        let id = match names::reference_parts(&metric) {
-            Some((owner, name)) => {
-                let id = [owner, "/", name].concat();
-                if self.config.enforce_namespace && owner != namespace {
-                    let why = format!(
-                        " (external_metrics_provider.enforce_namespace: only namespace {owner} may read it, not {namespace})"
-                    );
-                    return Err(not_found(&metric, &id, &why));
-                }
-                id
-            }
-            None if metric.starts_with(names::REFERENCE_PREFIX) => {
-                return Err(ProviderError::Unavailable(format!(
-                    "ExternalMetric does not follow DatadogMetric format: {metric}"
-                )));
-            }
-            None => self.config.autogen_id(&metric, &selector.equality_labels()),
+        let now = Timestamp::now();
+        let value = match self.target(namespace, &metric, selector)? {
+            Target::Reference(owner, name) => self.answer((owner, name), &metric, now, |s| value_of(&metric, s))?,
+            Target::Autogen(id) => self.answer(store::parts(&id), &metric, now, |s| value_of(&metric, s))?,
         };
-        Ok(vec![self.value_at(&id, &metric, Timestamp::now())?])
+        Ok(vec![value])
+    }
+
+    /// A reference's reply is the entry's serialised one (its metric name is the reference, as
+    /// lower-cased here); an autogen entry's names the plain metric, so it is serialised per read.
+    fn get_reply(&self, namespace: &str, metric: &str, selector: &LabelSelector) -> Result<Bytes, ProviderError> {
+        let metric = lowercase(metric);
+        let now = Timestamp::now();
+        match self.target(namespace, &metric, selector)? {
+            Target::Reference(owner, name) => self.answer((owner, name), &metric, now, |s| s.reply.clone()),
+            Target::Autogen(id) => {
+                let value = self.answer(store::parts(&id), &metric, now, |s| value_of(&metric, s))?;
+                Ok(Bytes::from(ExternalMetricValueList::new(vec![value]).to_json()))
+            }
+        }
     }
 }
 

@@ -34,6 +34,7 @@ pub use crate::apimachinery::authorization::{
 pub use authenticator::{Authenticator, AuthnOptions};
 pub use authorizer::{Authorizer, AuthzOptions, DecisionMemo};
 pub use config::AuthenticationConfig;
+pub use decisions::KeyParts;
 pub use stats::CacheStats;
 pub use watch::AuthConfigWatch;
 

@@ -10,7 +10,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 
 use super::auth::{
-    Attributes, Authenticated, Authenticator, Authorizer, Decision, DecisionMemo, PeerIdentity, UserInfo,
+    Attributes, Authenticated, Authenticator, Authorizer, Decision, DecisionMemo, KeyParts, PeerIdentity, UserInfo,
     forbidden_message,
 };
 use super::external_metrics::{GROUP, VERSION};
@@ -80,9 +80,7 @@ pub async fn admit(gate: &Gate, conn: &ConnectionTrust, req: &Parts) -> Result<(
     };
     // A remembered decision for these attributes, checked without building them.
     let derived = Derived::of(&req.method, path);
-    let hash = gate.authorizer.hash(&user, &derived.verb, path);
-    let remembered = gate.authorizer.recall(&conn.decisions, hash, |a| same_attributes(a, &user, &derived, path));
-    let attrs = match remembered {
+    let attrs = match gate.authorizer.recall(&conn.decisions, &derived.key_parts(&user, path)) {
         Some(Decision::Allow) => return Ok(()),
         Some(Decision::Deny { reason }) => return Err(forbidden(&derived.attributes(user, path), &reason)),
         None => derived.attributes(user, path),
@@ -103,21 +101,6 @@ fn forbidden(attrs: &Attributes, reason: &str) -> Response {
         .into_response()
 }
 
-/// Whether `a` equals `attributes(user, method, path)` (`d` derived from method and path),
-/// without building that.
-fn same_attributes(a: &Attributes, user: &UserInfo, d: &Derived<'_>, path: &str) -> bool {
-    a.path == path
-        && a.verb == d.verb
-        && a.resource == d.resource
-        && a.namespace == d.namespace
-        && a.resource_request == d.resource_request
-        && a.api_group == d.api_group
-        && a.api_version == d.api_version
-        && a.subresource.is_empty()
-        && a.name.is_empty()
-        && a.user == *user
-}
-
 /// The attributes that follow from the method and path, borrowed where they can be.
 struct Derived<'a> {
     verb: Cow<'a, str>,
@@ -129,6 +112,22 @@ struct Derived<'a> {
 }
 
 impl<'a> Derived<'a> {
+    /// The fields of `self.attributes(user, path)`, borrowed.
+    fn key_parts<'k>(&'k self, user: &'k UserInfo, path: &'k str) -> KeyParts<'k> {
+        KeyParts {
+            user,
+            verb: &self.verb,
+            resource_request: self.resource_request,
+            api_group: self.api_group,
+            api_version: self.api_version,
+            resource: &self.resource,
+            subresource: "",
+            namespace: &self.namespace,
+            name: "",
+            path,
+        }
+    }
+
     /// Request attributes as kube-apiserver derives them: a metric read is verb `list` on resource
     /// `<metric>` in the namespace (the path names no object); everything else is a non-resource
     /// path.
@@ -224,12 +223,14 @@ mod tests {
         Derived::of(method, path).attributes(user, path)
     }
 
+    /// Whether the key the gate looks up for (user, method, path) is `a`'s key.
     fn same(a: &Attributes, user: &UserInfo, method: &Method, path: &str) -> bool {
-        same_attributes(a, user, &Derived::of(method, path), path)
+        let derived = Derived::of(method, path);
+        derived.key_parts(user, path).encode() == KeyParts::of(a).encode()
     }
 
     #[test]
-    fn same_attributes_is_equality_with_the_built_attributes() {
+    fn the_looked_up_key_is_the_built_attributes_key() {
         let user = UserInfo { name: "u".into(), groups: vec!["g".into()], ..Default::default() };
         let metric = "/apis/external.metrics.k8s.io/v1beta1/namespaces/default/datadogmetric@default:web-rps";
         let escaped = "/apis/external.metrics.k8s.io/v1beta1/namespaces/d%65fault/M%40x";

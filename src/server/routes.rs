@@ -14,9 +14,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::documents::{self, Document};
-use super::external_metrics::{
-    ExternalMetricValueList, GROUP_PATH, GROUP_VERSION_PATH, MetricsProvider, NAMESPACES_PREFIX,
-};
+use super::external_metrics::{GROUP_PATH, GROUP_VERSION_PATH, MetricsProvider, NAMESPACES_PREFIX};
 use super::health::HealthChecks;
 use super::telemetry::Telemetry;
 use crate::apimachinery::selector::LabelSelector;
@@ -122,8 +120,8 @@ fn metric_values(state: &ApiState, ns: &str, metric: &str, query: &str) -> Respo
         Ok(s) => s,
         Err(e) => return e.into_response(),
     };
-    match state.provider.get(&ns, &metric, &selector) {
-        Ok(items) => json_response(StatusCode::OK, &ExternalMetricValueList::new(items)),
+    match state.provider.get_reply(&ns, &metric, &selector) {
+        Ok(reply) => json_bytes_response(StatusCode::OK, Body::from(reply)),
         Err(e) => e.to_status(&metric).into_response(),
     }
 }
@@ -149,13 +147,17 @@ fn lowercase(s: Cow<'_, str>) -> Cow<'_, str> {
     if s.is_ascii() && !s.bytes().any(|b| b.is_ascii_uppercase()) { s } else { Cow::Owned(s.to_lowercase()) }
 }
 
-/// Serialised straight into one buffer sized for a typical body (a metric list is ~220 bytes).
+/// Serialised straight into one buffer sized for a typical body.
 fn json_response(code: StatusCode, body: &impl serde::Serialize) -> Response {
     let mut buf = Vec::with_capacity(512);
     if serde_json::to_writer(&mut buf, body).is_err() {
         buf = b"{}".to_vec();
     }
-    let mut resp = Response::new(Body::from(buf));
+    json_bytes_response(code, Body::from(buf))
+}
+
+fn json_bytes_response(code: StatusCode, body: Body) -> Response {
+    let mut resp = Response::new(body);
     *resp.status_mut() = code;
     resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     resp

@@ -1,41 +1,62 @@
 //! `DatadogMetricStore`: the in-memory map `namespace/name` → [`MetricState`] every replica reads
 //! from. Writes name their writer; writes by the leader's loops (autoscaler watcher, retriever)
 //! queue the ID for the controller, which mirrors the change to Kubernetes; the controller's own
-//! writes do not, so it never wakes itself up. Each entry also keeps the texts a metric read
-//! answers with ([`Served`]), formatted when the value changes rather than on every read.
+//! writes do not, so it never wakes itself up. Each entry also keeps what a metric read answers
+//! with ([`Served`]: the value and timestamp texts and the whole reply to a
+//! `datadogmetric@<ns>:<name>` read, serialised), made when the value changes rather than on every
+//! read. Entries are hashed by namespace and name, so a read finds one by the parts of the metric
+//! name without building its ID.
 
-use std::collections::HashMap;
+use std::hash::BuildHasher;
 
+use bytes::Bytes;
+use hashbrown::{DefaultHashBuilder, HashTable};
 use k8s_openapi::jiff::Timestamp;
 use parking_lot::RwLock;
 use tokio::sync::mpsc;
 
 use super::model::{MetricState, rfc3339};
-use crate::server::format_quantity;
+use super::names::REFERENCE_PREFIX;
+use crate::server::{ExternalMetricValue, ExternalMetricValueList, format_quantity};
 
-/// The value and timestamp texts of an external metric read of a state.
+/// What an external metric read of a state answers with.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Served {
     /// `value` as a Quantity.
     pub value: String,
     /// `data_time` in RFC 3339 (Go's zero time when unset).
     pub timestamp: String,
+    /// The `ExternalMetricValueList` JSON answering a read of `datadogmetric@<ns>:<name>` (the
+    /// entry's reference name): what the server would serialise for that read, made once.
+    pub reply: Bytes,
     /// What the texts were formatted from.
     from: (u64, Option<Timestamp>),
 }
 
 impl Served {
     pub fn of(state: &MetricState) -> Self {
-        Served {
-            value: format_quantity(state.value),
-            timestamp: state.data_time.map_or_else(|| "0001-01-01T00:00:00Z".to_owned(), rfc3339),
-            from: (state.value.to_bits(), state.data_time),
-        }
+        let value = format_quantity(state.value);
+        let timestamp = state.data_time.map_or_else(|| "0001-01-01T00:00:00Z".to_owned(), rfc3339);
+        let (namespace, name) = parts(&state.id);
+        let item = ExternalMetricValue {
+            metric_name: [REFERENCE_PREFIX, namespace, ":", name].concat(),
+            metric_labels: None,
+            timestamp: timestamp.clone(),
+            window: None,
+            value: value.clone(),
+        };
+        let reply = Bytes::from(ExternalMetricValueList::new(vec![item]).to_json());
+        Served { value, timestamp, reply, from: (state.value.to_bits(), state.data_time) }
     }
 
     fn is_for(&self, state: &MetricState) -> bool {
         self.from == (state.value.to_bits(), state.data_time)
     }
+}
+
+/// Namespace and name of an ID (`namespace/name`); an ID without `/` is all namespace.
+pub(super) fn parts(id: &str) -> (&str, &str) {
+    id.split_once('/').unwrap_or((id, ""))
 }
 
 struct Entry {
@@ -46,6 +67,55 @@ struct Entry {
 impl Entry {
     fn new(state: MetricState) -> Self {
         Entry { served: Served::of(&state), state }
+    }
+
+    fn is(&self, namespace: &str, name: &str) -> bool {
+        parts(&self.state.id) == (namespace, name)
+    }
+}
+
+/// The entries, by the hash of their ID's parts.
+#[derive(Default)]
+struct Entries {
+    table: HashTable<Entry>,
+    hasher: DefaultHashBuilder,
+}
+
+impl Entries {
+    fn hash(&self, namespace: &str, name: &str) -> u64 {
+        self.hasher.hash_one((namespace, name))
+    }
+
+    fn get(&self, namespace: &str, name: &str) -> Option<&Entry> {
+        self.table.find(self.hash(namespace, name), |e| e.is(namespace, name))
+    }
+
+    fn get_mut(&mut self, id: &str) -> Option<&mut Entry> {
+        let (namespace, name) = parts(id);
+        let hash = self.hash(namespace, name);
+        self.table.find_mut(hash, |e| e.is(namespace, name))
+    }
+
+    fn insert(&mut self, entry: Entry) {
+        let (namespace, name) = parts(&entry.state.id);
+        let hash = self.hash(namespace, name);
+        let hasher = &self.hasher;
+        let rehash = |e: &Entry| {
+            let (namespace, name) = parts(&e.state.id);
+            hasher.hash_one((namespace, name))
+        };
+        match self.table.entry(hash, |e| e.is(namespace, name), rehash) {
+            hashbrown::hash_table::Entry::Occupied(mut found) => *found.get_mut() = entry,
+            hashbrown::hash_table::Entry::Vacant(place) => {
+                place.insert(entry);
+            }
+        }
+    }
+
+    fn remove(&mut self, id: &str) -> bool {
+        let (namespace, name) = parts(id);
+        let hash = self.hash(namespace, name);
+        self.table.find_entry(hash, |e| e.is(namespace, name)).map(|found| found.remove()).is_ok()
     }
 }
 
@@ -60,7 +130,7 @@ pub enum Writer {
 }
 
 pub struct DatadogMetricStore {
-    metrics: RwLock<HashMap<String, Entry>>,
+    metrics: RwLock<Entries>,
     changed: mpsc::UnboundedSender<String>,
 }
 
@@ -68,33 +138,40 @@ impl DatadogMetricStore {
     /// The store and the receiver of IDs changed by writers other than the controller.
     pub fn new() -> (Self, mpsc::UnboundedReceiver<String>) {
         let (changed, receiver) = mpsc::unbounded_channel();
-        (DatadogMetricStore { metrics: RwLock::new(HashMap::new()), changed }, receiver)
+        (DatadogMetricStore { metrics: RwLock::new(Entries::default()), changed }, receiver)
     }
 
     pub fn len(&self) -> usize {
-        self.metrics.read().len()
+        self.metrics.read().table.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.metrics.read().is_empty()
+        self.metrics.read().table.is_empty()
     }
 
     pub fn get(&self, id: &str) -> Option<MetricState> {
-        self.metrics.read().get(id).map(|e| e.state.clone())
+        self.read(id, MetricState::clone)
     }
 
     /// Runs `read` on the entry under the read lock (no clone).
     pub fn read<T>(&self, id: &str, read: impl FnOnce(&MetricState) -> T) -> Option<T> {
-        self.metrics.read().get(id).map(|e| read(&e.state))
+        let (namespace, name) = parts(id);
+        self.metrics.read().get(namespace, name).map(|e| read(&e.state))
     }
 
-    /// Runs `read` on the entry and its read texts under the read lock (the request path).
-    pub fn read_served<T>(&self, id: &str, read: impl FnOnce(&MetricState, &Served) -> T) -> Option<T> {
-        self.metrics.read().get(id).map(|e| read(&e.state, &e.served))
+    /// Runs `read` on entry `namespace/name` and what it serves, under the read lock (the request
+    /// path: the ID is not built).
+    pub fn read_served<T>(
+        &self,
+        namespace: &str,
+        name: &str,
+        read: impl FnOnce(&MetricState, &Served) -> T,
+    ) -> Option<T> {
+        self.metrics.read().get(namespace, name).map(|e| read(&e.state, &e.served))
     }
 
     pub fn all(&self) -> Vec<MetricState> {
-        let mut all: Vec<MetricState> = self.metrics.read().values().map(|e| e.state.clone()).collect();
+        let mut all: Vec<MetricState> = self.metrics.read().table.iter().map(|e| e.state.clone()).collect();
         all.sort_by(|a, b| a.id.cmp(&b.id));
         all
     }
@@ -102,12 +179,12 @@ impl DatadogMetricStore {
     pub fn set(&self, state: MetricState, writer: Writer) {
         let id = state.id.clone();
         let entry = Entry::new(state);
-        self.metrics.write().insert(id.clone(), entry);
+        self.metrics.write().insert(entry);
         self.notify(id, writer);
     }
 
     pub fn delete(&self, id: &str, writer: Writer) {
-        if self.metrics.write().remove(id).is_some() {
+        if self.metrics.write().remove(id) {
             self.notify(id.to_owned(), writer);
         }
     }

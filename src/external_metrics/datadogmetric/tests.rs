@@ -254,3 +254,5 @@ fn the_hpa_selector_setting_must_parse() {
     let labels: BTreeMap<String, String> = BTreeMap::new();
     assert_eq!(config().autogen_id("m", &labels), format!("datadog/{}", expected_autogen_name("avg:m{*}.rollup(30)")));
 }
+
+mod replies;

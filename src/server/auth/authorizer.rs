@@ -6,8 +6,9 @@
 //! time + the allowed or denied TTL):
 //! - each connection's last decision ([`DecisionMemo`]): a connection usually asks the same thing
 //!   again (the aggregator forwarding one HPA's reads), and one comparison is the cheapest check;
-//! - the shared [`DecisionTable`]: a synchronous, sharded lookup by a hash of user, verb and path
-//!   that needs no built attributes (the HPA controller rotating over many metric names);
+//! - the shared [`DecisionTable`]: a synchronous, sharded lookup by the attributes' contiguous
+//!   encoding, which needs no built attributes (the HPA controller rotating over many metric
+//!   names);
 //! - the moka cache, asked only when the table misses: concurrent misses for the same attributes
 //!   share one review, and its answer is stored in the table.
 
@@ -21,10 +22,10 @@ use k8s_openapi::api::authorization::v1::{
 use moka::Expiry;
 use moka::future::Cache;
 
-use super::decisions::{DecisionTable, Remembered};
+use super::decisions::{DecisionTable, Found, KeyParts, Remembered};
 use super::retry::create_review;
 use super::stats::Counters;
-use super::{Attributes, AuthError, CacheStats, Decision, UserInfo};
+use super::{Attributes, AuthError, CacheStats, Decision};
 
 /// What is allowed without asking and how long answers are kept.
 #[derive(Clone, Debug)]
@@ -54,21 +55,40 @@ impl Default for AuthzOptions {
     }
 }
 
-/// One connection's last authorization decision (see the module docs): the table's entry, shared.
+/// One connection's last authorization decision (see the module docs): its key and answer, copied
+/// into buffers the connection reuses, so checking and replacing it touches no shared memory.
 #[derive(Default)]
-pub struct DecisionMemo(parking_lot::Mutex<Option<Arc<Remembered>>>);
+pub struct DecisionMemo(parking_lot::Mutex<Memo>);
 
-impl DecisionMemo {
-    /// The decision for attributes `is_same` accepts, unless expired at `now`.
-    fn recall(&self, now: Instant, is_same: impl Fn(&Attributes) -> bool) -> Option<Decision> {
-        let last = self.0.lock();
-        let last = last.as_ref()?;
-        (is_same(&last.attrs) && now < last.expires_at).then(|| last.decision.clone())
+#[derive(Default)]
+struct Memo {
+    /// The key of the request being checked.
+    scratch: Vec<u8>,
+    /// The key `last` answers for.
+    key: Vec<u8>,
+    last: Option<Found>,
+}
+
+impl Memo {
+    /// The remembered decision when it is for the key in `scratch` and unexpired at `now`.
+    fn recall(&self, now: Instant) -> Option<Decision> {
+        let last = self.last.as_ref()?;
+        (now < last.expires_at && self.key == self.scratch).then(|| last.decision.clone())
     }
 
-    fn remember(&self, entry: &Arc<Remembered>) {
-        let previous = self.0.lock().replace(entry.clone());
-        drop(previous);
+    /// Remembers `found` for the key in `scratch` (whose buffer is kept for the next request).
+    fn remember_scratch(&mut self, found: Found) {
+        std::mem::swap(&mut self.scratch, &mut self.key);
+        self.last = Some(found);
+    }
+}
+
+impl DecisionMemo {
+    fn remember(&self, entry: &Remembered) {
+        let mut memo = self.0.lock();
+        memo.key.clear();
+        memo.key.extend_from_slice(&entry.key);
+        memo.last = Some(Found { decision: entry.decision.clone(), expires_at: entry.expires_at });
     }
 }
 
@@ -100,10 +120,10 @@ impl Authorizer {
         if self.always_allowed(attrs) {
             return Ok(Decision::Allow);
         }
-        let hash = self.table.hash_attributes(attrs);
-        if let Some(entry) = self.table.get(hash, Instant::now(), |a| a == attrs) {
+        let key = KeyParts::of(attrs).encode();
+        if let Some(found) = self.table.get(self.table.hash_key(&key), &key, Instant::now()) {
             self.counters.record(false);
-            return Ok(entry.decision.clone());
+            return Ok(found.decision);
         }
         Ok(Box::pin(self.lookup(attrs)).await?.decision.clone())
     }
@@ -115,33 +135,31 @@ impl Authorizer {
         if self.always_allowed(attrs) {
             return Ok(Decision::Allow);
         }
-        let hash = self.table.hash_attributes(attrs);
-        if let Some(decision) = self.recall(memo, hash, |a| a == attrs) {
+        if let Some(decision) = self.recall(memo, &KeyParts::of(attrs)) {
             return Ok(decision);
         }
         self.authorize_missed(attrs, memo).await
     }
 
-    /// The hash [`Authorizer::recall`] takes for attributes with this user, verb and path.
-    pub fn hash(&self, user: &UserInfo, verb: &str, path: &str) -> u64 {
-        self.table.hash(user, verb, path)
-    }
-
-    /// The unexpired decision `memo` or the table holds for attributes `is_same` accepts (hashing
-    /// to `hash`, see [`Authorizer::hash`]); counted as a cache hit. `is_same` must accept exactly
-    /// the attributes the caller would authorize: it lets a caller check without building them.
-    /// Neither holds always-allowed attributes (those are never looked up), so a hit needs no
-    /// always-allowed check.
-    pub fn recall(&self, memo: &DecisionMemo, hash: u64, is_same: impl Fn(&Attributes) -> bool) -> Option<Decision> {
+    /// The unexpired decision `memo` or the table holds for the attributes `parts` describes;
+    /// counted as a cache hit, and kept in `memo`. `parts` must be exactly the attributes the
+    /// caller would authorize: it lets a caller check without building them. Neither holds
+    /// always-allowed attributes (those are never looked up), so a hit needs no always-allowed
+    /// check.
+    pub fn recall(&self, memo: &DecisionMemo, parts: &KeyParts<'_>) -> Option<Decision> {
         let now = Instant::now();
-        let decision = match memo.recall(now, &is_same) {
+        let mut memo = memo.0.lock();
+        parts.encode_into(&mut memo.scratch);
+        let decision = match memo.recall(now) {
             Some(decision) => decision,
             None => {
-                let entry = self.table.get(hash, now, is_same)?;
-                memo.remember(&entry);
-                entry.decision.clone()
+                let found = self.table.get(self.table.hash_key(&memo.scratch), &memo.scratch, now)?;
+                let decision = found.decision.clone();
+                memo.remember_scratch(found);
+                decision
             }
         };
+        drop(memo);
         self.counters.record(false);
         Some(decision)
     }
@@ -167,7 +185,7 @@ impl Authorizer {
         let result = lookup.await;
         self.counters.record(missed.load(Ordering::Relaxed));
         let entry = result.map_err(|e| (*e).clone())?;
-        self.table.insert(entry.clone(), Instant::now());
+        self.table.insert(&entry, Instant::now());
         Ok(entry)
     }
 
@@ -242,7 +260,43 @@ fn resource_attributes(attrs: &Attributes) -> ResourceAttributes {
 
 #[cfg(test)]
 mod tests {
-    use super::path_allowed;
+    use std::time::{Duration, Instant};
+
+    use super::{Decision, DecisionMemo, Found, Memo, path_allowed};
+    use crate::server::auth::decisions::DecisionTable;
+    use crate::server::auth::{Attributes, KeyParts};
+
+    #[test]
+    fn the_memo_answers_its_own_key_until_it_expires() {
+        let (t0, ttl) = (Instant::now(), Duration::from_secs(30));
+        let mut memo = Memo { scratch: b"key-a".to_vec(), ..Memo::default() };
+        assert_eq!(memo.recall(t0), None, "nothing remembered yet");
+        memo.remember_scratch(Found { decision: Decision::Allow, expires_at: t0 + ttl });
+        memo.scratch = b"key-a".to_vec();
+        assert_eq!(memo.recall(t0), Some(Decision::Allow));
+        assert_eq!(memo.recall(t0 + ttl - Duration::from_nanos(1)), Some(Decision::Allow));
+        assert_eq!(memo.recall(t0 + ttl), None, "expired at review time + TTL");
+        memo.scratch = b"key-b".to_vec();
+        assert_eq!(memo.recall(t0), None, "another key");
+        memo.scratch = b"key-".to_vec();
+        assert_eq!(memo.recall(t0), None, "a prefix of the key");
+    }
+
+    #[test]
+    fn a_reviewed_answer_replaces_the_memo() {
+        let table = DecisionTable::new(10);
+        let t0 = Instant::now();
+        let attrs = Attributes { verb: "get".into(), path: "/x".into(), ..Default::default() };
+        let deny = Decision::Deny { reason: "no".into() };
+        let entry = table.remembered(&attrs, deny.clone(), Duration::from_secs(30), t0);
+        let memo = DecisionMemo::default();
+        memo.0.lock().scratch = b"stale key".to_vec();
+        memo.remember(&entry);
+        let mut memo = memo.0.lock();
+        KeyParts::of(&attrs).encode_into(&mut memo.scratch);
+        assert_eq!(memo.recall(t0), Some(deny));
+        assert_eq!(memo.recall(t0 + Duration::from_secs(30)), None);
+    }
 
     #[test]
     fn paths_match_as_slash_plus_the_path_without_leading_slashes() {

@@ -28,11 +28,25 @@ pub struct LoadParams {
     /// Open loop: target rate and duration per run.
     pub open_rate: u64,
     pub open_secs: u64,
+    /// Closed-loop rounds (each runs ours then bare).
+    pub closed_rounds: usize,
 }
 
 impl Default for LoadParams {
+    /// The server-core benchmark's values; `BENCH_CLOSED_REQUESTS` and `BENCH_CLOSED_ROUNDS`
+    /// lengthen the closed loop (for a profiler to attach, or to average out a busy machine).
     fn default() -> Self {
-        LoadParams { connections: 16, closed_requests: 20_000, warmup_requests: 2_000, open_rate: 2_000, open_secs: 5 }
+        let env = |key: &str, default: usize| {
+            std::env::var(key).ok().and_then(|v| v.parse::<usize>().ok()).filter(|v| *v > 0).unwrap_or(default)
+        };
+        LoadParams {
+            connections: 16,
+            closed_requests: env("BENCH_CLOSED_REQUESTS", 20_000),
+            warmup_requests: 2_000,
+            open_rate: 2_000,
+            open_secs: 5,
+            closed_rounds: env("BENCH_CLOSED_ROUNDS", 2),
+        }
     }
 }
 
@@ -183,7 +197,7 @@ pub struct Comparison {
     pub bare_rps: f64,
 }
 
-/// Closed loop (warm-up, then two rounds) and open loop (two rounds), ours and bare alternately,
+/// Closed loop (warm-up, then `closed_rounds` rounds) and open loop (two rounds), ours and bare alternately,
 /// printing every run and the throughput ratio.
 pub async fn compare(
     ours: &Target,
@@ -191,7 +205,7 @@ pub async fn compare(
     tls: &Arc<ClientConfig>,
     p: LoadParams,
 ) -> anyhow::Result<Comparison> {
-    let LoadParams { connections, closed_requests, warmup_requests, open_rate, open_secs } = p;
+    let LoadParams { connections, closed_requests, warmup_requests, open_rate, open_secs, closed_rounds } = p;
     println!(
         "\n== closed loop: {connections} keep-alive HTTP/1.1 connections, {closed_requests} requests per run \
          (after a {warmup_requests}-request warm-up per server)"
@@ -203,7 +217,7 @@ pub async fn compare(
         let conns = connect_all(t, tls, connections).await?;
         pools.push(closed_loop(conns, warmup_requests, &t.work).await?.conns);
     }
-    for round in 0..2 {
+    for round in 0..closed_rounds {
         for (i, t) in targets.into_iter().enumerate() {
             let conns = std::mem::take(&mut pools[i]);
             let mut run = closed_loop(conns, closed_requests, &t.work).await?;

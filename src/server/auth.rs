@@ -35,6 +35,7 @@ pub use authenticator::{Authenticator, AuthnOptions};
 pub use authorizer::{Authorizer, AuthzOptions, DecisionMemo};
 pub use config::AuthenticationConfig;
 pub use decisions::KeyParts;
+pub use requestheader::FrontProxyMemo;
 pub use stats::CacheStats;
 pub use watch::AuthConfigWatch;
 

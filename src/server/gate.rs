@@ -10,7 +10,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 
 use super::auth::{
-    Attributes, Authenticated, Authenticator, Authorizer, Decision, DecisionMemo, KeyParts, PeerIdentity, UserInfo,
+    Attributes, Authenticator, Authorizer, Decision, DecisionMemo, FrontProxyMemo, KeyParts, PeerIdentity, UserInfo,
     forbidden_message,
 };
 use super::external_metrics::{GROUP, VERSION};
@@ -32,11 +32,17 @@ pub struct ConnectionTrust {
     chain: PeerCertificates,
     cached: parking_lot::Mutex<Option<(u64, Arc<PeerIdentity>)>>,
     decisions: DecisionMemo,
+    users: FrontProxyMemo,
 }
 
 impl ConnectionTrust {
     pub fn new(chain: PeerCertificates) -> Self {
-        ConnectionTrust { chain, cached: parking_lot::Mutex::new(None), decisions: DecisionMemo::default() }
+        ConnectionTrust {
+            chain,
+            cached: parking_lot::Mutex::new(None),
+            decisions: DecisionMemo::default(),
+            users: FrontProxyMemo::default(),
+        }
     }
 
     fn identity(&self, cas: &ClientCaStore) -> Arc<PeerIdentity> {
@@ -74,16 +80,18 @@ pub async fn admit(gate: &Gate, conn: &ConnectionTrust, req: &Parts) -> Result<(
         return Ok(());
     }
     let identity = conn.identity(&gate.client_cas);
-    let user = match gate.authenticator.authenticate(&identity, &req.headers).await {
-        Ok(Authenticated::User(u)) => u,
-        Ok(Authenticated::Anonymous) | Err(_) => return Err(ApiError::unauthorized().into_response()),
+    let user = match gate.authenticator.authenticate_shared(&identity, &req.headers, Some(&conn.users)).await {
+        Ok(Some(u)) => u,
+        Ok(None) | Err(_) => return Err(ApiError::unauthorized().into_response()),
     };
     // A remembered decision for these attributes, checked without building them.
     let derived = Derived::of(&req.method, path);
     let attrs = match gate.authorizer.recall(&conn.decisions, &derived.key_parts(&user, path)) {
         Some(Decision::Allow) => return Ok(()),
-        Some(Decision::Deny { reason }) => return Err(forbidden(&derived.attributes(user, path), &reason)),
-        None => derived.attributes(user, path),
+        Some(Decision::Deny { reason }) => {
+            return Err(forbidden(&derived.attributes(Arc::unwrap_or_clone(user), path), &reason));
+        }
+        None => derived.attributes(Arc::unwrap_or_clone(user), path),
     };
     if gate.authorizer.always_allowed(&attrs) {
         return Ok(());

@@ -21,6 +21,7 @@ use moka::future::Cache;
 use sha2::{Digest, Sha256};
 
 use super::jwt::{Local, ServiceAccountVerifier, unverified_claims};
+use super::requestheader::FrontProxyMemo;
 use super::stats::Counters;
 use super::{
     ANONYMOUS_USER, AUTHENTICATED_GROUP, AuthConfigWatch, AuthError, Authenticated, CacheStats, PeerIdentity, TokenKey,
@@ -122,26 +123,51 @@ impl Authenticator {
     /// Front proxy, then client certificate, then bearer token; errors only matter when no later
     /// authenticator succeeds (Go's union authenticator), and then they are a 401.
     pub async fn authenticate(&self, peer: &PeerIdentity, headers: &HeaderMap) -> Result<Authenticated, AuthError> {
+        Ok(match self.authenticate_shared(peer, headers, None).await? {
+            Some(user) => Authenticated::User(Arc::unwrap_or_clone(user)),
+            None => Authenticated::Anonymous,
+        })
+    }
+
+    /// [`Self::authenticate`] with the connection's `memo` of its last front-proxy user (shared,
+    /// not copied, when the headers are the same); `None` is anonymous.
+    pub async fn authenticate_shared(
+        &self,
+        peer: &PeerIdentity,
+        headers: &HeaderMap,
+        memo: Option<&FrontProxyMemo>,
+    ) -> Result<Option<Arc<UserInfo>>, AuthError> {
         let config = self.config.current();
         let mut errors = Vec::new();
-        match requestheader::front_proxy(&config, peer, headers) {
-            Ok(Some(user)) => return Ok(authenticated(user)),
-            Ok(None) => {}
+        match requestheader::front_proxy_applies(&config, peer) {
+            Ok(true) => {
+                if let Some(user) = memo.and_then(|m| m.recall(&config, headers)) {
+                    return Ok(Some(user));
+                }
+                if let Some(user) = requestheader::user_from_headers(&config, headers) {
+                    let user = Arc::new(authenticated(user));
+                    if let Some(memo) = memo {
+                        memo.remember(&config, headers, user.clone());
+                    }
+                    return Ok(Some(user));
+                }
+            }
+            Ok(false) => {}
             Err(e) => errors.push(e),
         }
         match requestheader::client_certificate(&config, peer) {
-            Ok(Some(user)) => return Ok(authenticated(user)),
+            Ok(Some(user)) => return Ok(Some(Arc::new(authenticated(user)))),
             Ok(None) => {}
             Err(e) => errors.push(e),
         }
         if let Some(token) = bearer(headers) {
             // Boxed: the token cache's future is large; certificate callers need not carry it.
             match Box::pin(self.authenticate_token(token)).await {
-                Ok(user) => return Ok(authenticated(user)),
+                Ok(user) => return Ok(Some(Arc::new(authenticated(user)))),
                 Err(e) => errors.push(e),
             }
         }
-        failure(errors).map_or(Ok(Authenticated::Anonymous), Err)
+        failure(errors).map_or(Ok(None), Err)
     }
 
     pub fn cache_stats(&self) -> CacheStats {
@@ -198,12 +224,12 @@ impl Authenticator {
 }
 
 /// Go's `AuthenticatedGroupAdder`.
-fn authenticated(mut user: UserInfo) -> Authenticated {
+fn authenticated(mut user: UserInfo) -> UserInfo {
     let marked = user.groups.iter().any(|g| g == AUTHENTICATED_GROUP || g == UNAUTHENTICATED_GROUP);
     if user.name != ANONYMOUS_USER && !marked {
         user.groups.push(AUTHENTICATED_GROUP.to_string());
     }
-    Authenticated::User(user)
+    user
 }
 
 /// The error to answer with: the only one as is, several joined.

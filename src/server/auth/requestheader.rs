@@ -4,19 +4,19 @@
 //! a later authenticator succeeds); front-proxy headers on a request without such a certificate are
 //! never read.
 
+use std::sync::Arc;
+
 use http::HeaderMap;
 use percent_encoding::percent_decode_str;
 
 use super::{AuthError, AuthenticationConfig, PeerIdentity, UserInfo};
 
-/// `headerrequest` behind `x509request.NewDynamicCAVerifier`.
-pub(super) fn front_proxy(
-    config: &AuthenticationConfig,
-    peer: &PeerIdentity,
-    headers: &HeaderMap,
-) -> Result<Option<UserInfo>, AuthError> {
+/// `headerrequest` behind `x509request.NewDynamicCAVerifier`, up to reading the headers: whether
+/// the front-proxy authenticator applies to this peer (`Ok(false)`: not a front-proxy request;
+/// `Err`: a certificate the authenticator must reject).
+pub(super) fn front_proxy_applies(config: &AuthenticationConfig, peer: &PeerIdentity) -> Result<bool, AuthError> {
     if config.requestheader_ca_pem.is_none() || !peer.presented() {
-        return Ok(None);
+        return Ok(false);
     }
     if !peer.requestheader_ca {
         return Err(AuthError::UnknownAuthority { ca: "requestheader" });
@@ -25,7 +25,84 @@ pub(super) fn front_proxy(
     if !config.allowed_names.is_empty() && !config.allowed_names.iter().any(|n| n == common_name) {
         return Err(AuthError::FrontProxyNotAllowed { common_name: common_name.to_string() });
     }
-    Ok(user_from_headers(config, headers))
+    Ok(true)
+}
+
+/// One connection's last front-proxy user with the header lines it was read from. kube-aggregator
+/// sends the same user on a connection request after request; recognising the headers costs a
+/// walk over them, reading them again builds a `UserInfo` (strings, group list, extra map).
+/// Only `user_from_headers`' result is remembered: the certificate checks run on every request.
+#[derive(Default)]
+pub struct FrontProxyMemo(parking_lot::Mutex<Option<Remembered>>);
+
+struct Remembered {
+    /// The config the headers were read under (held, so the pointer comparison cannot be fooled
+    /// by a new config at a freed one's address).
+    config: Arc<AuthenticationConfig>,
+    readers: Readers,
+    /// The relevant header lines in the map's order, each `name \n value \n` (neither a header
+    /// name nor a value can hold a newline).
+    lines: Vec<u8>,
+    user: Arc<UserInfo>,
+}
+
+/// The config's header names and extra prefixes lower-cased, as `http` keeps header names.
+struct Readers {
+    names: Vec<String>,
+    prefixes: Vec<String>,
+}
+
+impl Readers {
+    fn of(config: &AuthenticationConfig) -> Self {
+        let lower = |v: &[String]| v.iter().map(|n| n.to_ascii_lowercase()).collect::<Vec<_>>();
+        let mut names = lower(&config.username_headers);
+        names.extend(lower(&config.uid_headers));
+        names.extend(lower(&config.group_headers));
+        Readers { names, prefixes: lower(&config.extra_prefixes) }
+    }
+
+    /// The headers `user_from_headers` reads: the username, uid and group headers and the extras.
+    fn relevant<'h>(
+        &self,
+        headers: &'h HeaderMap,
+    ) -> impl Iterator<Item = (&'h http::HeaderName, &'h http::HeaderValue)> {
+        headers.iter().filter(move |(name, _)| {
+            let name = name.as_str();
+            self.names.iter().any(|n| n == name) || self.prefixes.iter().any(|p| name.starts_with(p.as_str()))
+        })
+    }
+}
+
+const NL: &[u8] = b"\n";
+
+impl FrontProxyMemo {
+    /// The remembered user when the config and every relevant header line are the same.
+    pub(super) fn recall(&self, config: &Arc<AuthenticationConfig>, headers: &HeaderMap) -> Option<Arc<UserInfo>> {
+        let slot = self.0.lock();
+        let r = slot.as_ref().filter(|r| Arc::ptr_eq(&r.config, config))?;
+        let mut rest = r.lines.as_slice();
+        for (name, value) in r.readers.relevant(headers) {
+            for part in [name.as_str().as_bytes(), NL, value.as_bytes(), NL] {
+                rest = rest.strip_prefix(part)?;
+            }
+        }
+        rest.is_empty().then(|| r.user.clone())
+    }
+
+    pub(super) fn remember(&self, config: &Arc<AuthenticationConfig>, headers: &HeaderMap, user: Arc<UserInfo>) {
+        let mut slot = self.0.lock();
+        let readers = match slot.take() {
+            Some(r) if Arc::ptr_eq(&r.config, config) => r.readers,
+            _ => Readers::of(config),
+        };
+        let mut lines = Vec::new();
+        for (name, value) in readers.relevant(headers) {
+            for part in [name.as_str().as_bytes(), NL, value.as_bytes(), NL] {
+                lines.extend_from_slice(part);
+            }
+        }
+        *slot = Some(Remembered { config: config.clone(), readers, lines, user });
+    }
 }
 
 /// `x509.CommonNameUserConversion`: user = CN, groups = O; no CN authenticates nobody.
@@ -44,7 +121,7 @@ pub(super) fn client_certificate(
 }
 
 /// The user the front proxy vouches for; none without a non-empty username header.
-fn user_from_headers(config: &AuthenticationConfig, headers: &HeaderMap) -> Option<UserInfo> {
+pub(super) fn user_from_headers(config: &AuthenticationConfig, headers: &HeaderMap) -> Option<UserInfo> {
     let name = first_value(headers, &config.username_headers)?;
     Some(UserInfo {
         name,

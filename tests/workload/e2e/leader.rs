@@ -1,6 +1,7 @@
 //! A leader change through a real Lease: two `serve` stacks on the same Lease and feed directory.
 //! The leader scales once (a scale-up rule allows one more pod per 10 minutes, so it stops short
-//! of the recommendation); it stops; the follower takes the Lease, has the DPA restored from
+//! of the recommendation); it crashes (no Lease release); the follower takes the Lease once it
+//! expires, has the DPA restored from
 //! `status` (the action included), applies the feed and does not scale again; its webhook patches
 //! pods both while following and after taking over.
 
@@ -83,9 +84,12 @@ async fn the_new_leader_restores_from_status_and_does_not_scale_again() {
         assert_eq!(annotation(pod, AUTOSCALER_ID), Some("default/web"), "{}: patched by the follower", name(pod));
     }
 
-    // The leader stops (releasing the Lease); the follower takes it.
-    a.shutdown().await;
+    // The leader crashes (every task aborted, the Lease not released); the follower takes it once
+    // it expires: within the 4 s lease duration of its last observation plus one retry period.
+    a.abort().await;
+    let crashed = std::time::Instant::now();
     eventually("e2e-b takes the Lease", || async { b.leader.is_leader_now() }).await;
+    assert!(crashed.elapsed() < std::time::Duration::from_secs(8), "took {:?}", crashed.elapsed());
     let leases: Api<Lease> = Api::namespaced(admin.clone(), NS);
     let lease = leases.get("datadog-leader-election").await.unwrap();
     assert_eq!(lease.spec.and_then(|s| s.holder_identity).as_deref(), Some("e2e-b"));

@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use super::super::{AuthConfigWatch, AuthError, Authenticated, Authenticator, AuthnOptions, PeerIdentity, UserInfo};
+use super::super::{
+    AuthConfigWatch, AuthError, Authenticated, Authenticator, AuthnOptions, FrontProxyMemo, PeerIdentity, UserInfo,
+};
 use super::support::{admin, authenticator, bearer, cluster, front_proxy_config, front_proxy_peer, headers};
 
 fn user(name: &str, groups: &[&str]) -> UserInfo {
@@ -135,5 +137,84 @@ async fn a_certificate_from_neither_ca_fails_unless_a_token_succeeds() {
     let with_token = bearer(dc.admin_token());
     let got = authn.authenticate(&stranger, &with_token).await.unwrap();
     assert_eq!(got, Authenticated::User(user("kubernetes-admin", &["system:masters", "system:authenticated"])));
+    dc.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_connection_memo_shares_the_user_only_while_its_headers_are_the_same() {
+    let dc = cluster().await;
+    let authn = authenticator(&dc, AuthnOptions::default()).await;
+    let peer = front_proxy_peer("front-proxy-client");
+    let base = [
+        ("x-remote-user", "alice"),
+        ("x-remote-group", "dev"),
+        ("x-remote-group", "ops"),
+        ("x-remote-extra-scopes", "view"),
+        ("user-agent", "kube-aggregator"),
+    ];
+    let memo = FrontProxyMemo::default();
+    let shared = |pairs: Vec<(&'static str, &'static str)>| {
+        let (authn, peer, memo) = (&authn, &peer, &memo);
+        async move {
+            let request = headers(&pairs);
+            let got = authn.authenticate_shared(peer, &request, Some(memo)).await;
+            let fresh = authn.authenticate(peer, &request).await;
+            (got, fresh)
+        }
+    };
+    let (first, fresh) = shared(base.to_vec()).await;
+    let first = first.unwrap().expect("a user");
+    assert_eq!(Authenticated::User((*first).clone()), fresh.unwrap());
+    let (again, _) = shared(base.to_vec()).await;
+    assert!(std::sync::Arc::ptr_eq(&first, &again.unwrap().unwrap()), "same headers: the remembered user");
+    // A header the front proxy does not read changes nothing.
+    let mut other_agent = base.to_vec();
+    other_agent[4] = ("user-agent", "curl");
+    assert!(std::sync::Arc::ptr_eq(&first, &shared(other_agent).await.0.unwrap().unwrap()));
+
+    let changed: Vec<Vec<(&str, &str)>> = vec![
+        vec![
+            ("x-remote-user", "bob"),
+            ("x-remote-group", "dev"),
+            ("x-remote-group", "ops"),
+            ("x-remote-extra-scopes", "view"),
+        ],
+        vec![("x-remote-user", "alice"), ("x-remote-group", "dev"), ("x-remote-extra-scopes", "view")],
+        vec![
+            ("x-remote-user", "alice"),
+            ("x-remote-group", "dev"),
+            ("x-remote-group", "admin"),
+            ("x-remote-extra-scopes", "view"),
+        ],
+        vec![("x-remote-user", "alice"), ("x-remote-group", "dev"), ("x-remote-group", "ops")],
+        vec![
+            ("x-remote-user", "alice"),
+            ("x-remote-group", "dev"),
+            ("x-remote-group", "ops"),
+            ("x-remote-extra-scopes", "edit"),
+        ],
+        vec![
+            ("x-remote-user", "alice"),
+            ("x-remote-uid", "7"),
+            ("x-remote-group", "dev"),
+            ("x-remote-group", "ops"),
+            ("x-remote-extra-scopes", "view"),
+        ],
+        vec![("x-remote-user", "alice"), ("x-remote-group", "devops"), ("x-remote-extra-scopes", "view")],
+    ];
+    for pairs in changed {
+        let (got, fresh) = shared(pairs.clone()).await;
+        let got = got.unwrap().expect("a user");
+        assert!(!std::sync::Arc::ptr_eq(&first, &got), "{pairs:?}");
+        assert_eq!(Authenticated::User((*got).clone()), fresh.unwrap(), "{pairs:?}");
+    }
+    // No username header: not the front proxy's user, whatever the memo holds.
+    let (none, fresh) = shared(vec![("x-remote-group", "dev")]).await;
+    assert!(none.is_err() && fresh.is_err());
+    // The certificate is checked on every request, remembered user or not.
+    shared(base.to_vec()).await.0.unwrap();
+    let err = authn.authenticate_shared(&front_proxy_peer("someone-else"), &headers(&base), Some(&memo)).await;
+    let err = err.expect_err("a front proxy outside the allowed names");
+    assert!(err.to_string().contains("cn=someone-else is not in the allowed list"), "{err}");
     dc.shutdown().await;
 }

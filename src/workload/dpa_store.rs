@@ -422,4 +422,27 @@ mod tests {
         store.upsert(with_status("v4"));
         assert_eq!(seen(&store).0.as_deref(), Some("v4"), "a deleted DPA's pending target is forgotten");
     }
+
+    #[test]
+    fn the_webhook_view_of_an_entry_is_kept_until_it_changes() {
+        let store = DpaStore::default();
+        store.upsert(with_status("v1"));
+        let view = || store.get("prod", "a").unwrap();
+        assert!(Arc::ptr_eq(&view(), &view()), "the stored entry itself");
+        view().webhook.get_or_init(|| crate::workload::webhook::Applied::of(&view()));
+        assert!(view().webhook.get().is_some(), "kept with the entry");
+        assert!(DpaEntry::clone(&view()).webhook.get().is_none(), "a copy derives anew");
+
+        store.set_pending_vertical("prod", "a", Some(target("v2")));
+        let pending = view();
+        assert!(pending.webhook.get().is_none(), "the pending view is a new entry");
+        assert!(Arc::ptr_eq(&pending, &view()), "made once, not per read");
+        assert!(Arc::ptr_eq(&pending, &store.for_target(&pending.target)[0]));
+        store.set_pending_vertical("prod", "a", Some(target("v3")));
+        assert!(!Arc::ptr_eq(&pending, &view()), "a new pending target, a new view");
+        store.upsert(DpaEntry { paused: true, ..with_status("v1") });
+        assert!(view().paused && view().vertical.as_ref().unwrap().version == "v3", "remade when the entry changes");
+        store.clear_pending_vertical("prod", "a");
+        assert_eq!(view().vertical.as_ref().unwrap().version, "v1");
+    }
 }

@@ -277,7 +277,12 @@ fn applicable_vertical(dpa: &DpaEntry) -> Option<Constrained> {
     }
 }
 
-fn container_operations<'a>(path: &str, container: &ContainerView, reco: &'a ContainerResources, ops: &mut Vec<Op<'a>>) {
+fn container_operations<'a>(
+    path: &str,
+    container: &ContainerView,
+    reco: &'a ContainerResources,
+    ops: &mut Vec<Op<'a>>,
+) {
     let current = container.resources.as_ref();
     let lists = [
         ("requests", reco.requests.as_ref(), current.and_then(|r| r.requests.as_ref())),
@@ -329,5 +334,9 @@ fn gomemlimit<'a>(path: &str, container: &ContainerView, limit: &'a str) -> Op<'
 
 /// A JSON pointer token (RFC 6901).
 fn escape(token: &str) -> Cow<'_, str> {
-    if token.contains(['~', '/']) { Cow::Owned(token.replace('~', "~0").replace('/', "~1")) } else { Cow::Borrowed(token) }
+    if token.contains(['~', '/']) {
+        Cow::Owned(token.replace('~', "~0").replace('/', "~1"))
+    } else {
+        Cow::Borrowed(token)
+    }
 }

@@ -58,7 +58,6 @@ use hyper_util::service::TowerToHyperService;
 use k8s_openapi::jiff::Timestamp;
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
-use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio::sync::watch;
 
 #[allow(dead_code)]
@@ -66,10 +65,12 @@ use tokio::sync::watch;
 mod common {
     pub mod certs;
     pub mod client;
+    pub mod duplex;
     pub mod setup;
 }
 
 use common::client::request_bytes;
+use common::duplex::{Client, env_count, exchange};
 use common::setup::allow_hpa_external_metrics;
 
 const NAMESPACES: usize = 4;
@@ -80,16 +81,6 @@ struct Params {
     metrics: usize,
     requests: usize,
     rounds: usize,
-}
-
-fn env_count(key: &str, default: usize) -> anyhow::Result<usize> {
-    match std::env::var(key) {
-        Ok(text) => match text.trim().parse::<usize>() {
-            Ok(n) if n > 0 => Ok(n),
-            _ => bail!("{key}={text:?} is not a positive whole number"),
-        },
-        Err(_) => Ok(default),
-    }
 }
 
 impl Params {
@@ -130,55 +121,6 @@ fn fill(store: &DatadogMetricStore, metrics: usize) {
     }
 }
 
-/// One keep-alive HTTP/1.1 client on the duplex stream: writes request bytes, reads one
-/// Content-Length-delimited reply at a time into a reused buffer.
-struct Client {
-    io: DuplexStream,
-    buf: Vec<u8>,
-    /// Bytes of `buf` the last reply used.
-    used: usize,
-}
-
-impl Client {
-    /// Status and body of the reply to `request`.
-    async fn round_trip(&mut self, request: &[u8]) -> anyhow::Result<(u16, &[u8])> {
-        self.buf.drain(..self.used);
-        self.io.write_all(request).await?;
-        let head_end = loop {
-            if let Some(i) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break i + 4;
-            }
-            self.fill().await?;
-        };
-        let head = &self.buf[..head_end];
-        let status = std::str::from_utf8(head.get(9..12).context("short status line")?)?.parse()?;
-        let len = content_length(head).context("reply without Content-Length")?;
-        while self.buf.len() < head_end + len {
-            self.fill().await?;
-        }
-        self.used = head_end + len;
-        Ok((status, &self.buf[head_end..head_end + len]))
-    }
-
-    async fn fill(&mut self) -> anyhow::Result<()> {
-        let mut chunk = [0u8; 4096];
-        let n = self.io.read(&mut chunk).await?;
-        if n == 0 {
-            bail!("connection closed mid-reply");
-        }
-        self.buf.extend_from_slice(&chunk[..n]);
-        Ok(())
-    }
-}
-
-fn content_length(head: &[u8]) -> Option<usize> {
-    let head = std::str::from_utf8(head).ok()?;
-    head.split("\r\n").find_map(|line| {
-        let (k, v) = line.split_once(':')?;
-        k.eq_ignore_ascii_case("content-length").then(|| v.trim().parse().ok())?
-    })
-}
-
 /// What a pass checks in each reply.
 #[derive(Clone, Copy, PartialEq)]
 enum Check {
@@ -188,46 +130,19 @@ enum Check {
     Value,
 }
 
-/// Serves one connection with `service` while a client sends `count` requests rotating over
-/// `requests` (starting at `first`), all polled by the calling thread.
-async fn exchange<S, B>(
-    service: S,
-    requests: &[Vec<u8>],
-    first: usize,
-    count: usize,
-    check: Check,
-) -> anyhow::Result<()>
-where
-    S: hyper::service::Service<Request<Incoming>, Response = Response<B>> + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    B: hyper::body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let (client_io, server_io) = tokio::io::duplex(64 * 1024);
-    let builder = auto::Builder::new(TokioExecutor::new());
-    let conn = builder.serve_connection_with_upgrades(TokioIo::new(server_io), service);
-    let client = async move {
-        let mut client = Client { io: client_io, buf: Vec::with_capacity(8192), used: 0 };
-        for k in first..first + count {
-            let i = k % requests.len();
-            let (status, body) = client.round_trip(&requests[i]).await?;
-            let expected = match check {
-                Check::Status => None,
-                Check::Value => Some(format!("\"value\":\"{}\"", format_quantity(value_of(i)))),
-            };
-            let has_value = expected.as_ref().is_none_or(|v| body.windows(v.len()).any(|w| w == v.as_bytes()));
-            if status != 200 || !has_value {
-                let line = requests[i].split(|b| *b == b'\r').next().unwrap_or_default();
-                bail!("reply {status} to {}: {}", String::from_utf8_lossy(line), String::from_utf8_lossy(body));
-            }
+impl Check {
+    /// Judges the reply to request `i`.
+    fn reply(self, i: usize, status: u16, body: &[u8]) -> anyhow::Result<()> {
+        let expected = match self {
+            Check::Status => None,
+            Check::Value => Some(format!("\"value\":\"{}\"", format_quantity(value_of(i)))),
+        };
+        let has_value = expected.as_ref().is_none_or(|v| body.windows(v.len()).any(|w| w == v.as_bytes()));
+        if status != 200 || !has_value {
+            bail!("{}", String::from_utf8_lossy(body));
         }
-        anyhow::Ok(())
-    };
-    let (served, sent) = tokio::join!(conn, client);
-    sent?;
-    served.map_err(|e| anyhow::anyhow!("serving the connection: {e}"))
+        Ok(())
+    }
 }
 
 struct Setup {
@@ -265,14 +180,14 @@ fn bare(
 #[inline(never)]
 fn measure_ours(rt: &tokio::runtime::Runtime, setup: &Setup, count: usize) -> anyhow::Result<Duration> {
     let t = Instant::now();
-    rt.block_on(exchange(setup.ours(), &setup.requests, 0, count, Check::Status))?;
+    rt.block_on(exchange(setup.ours(), &setup.requests, 0, count, |i, s, b| Check::Status.reply(i, s, b)))?;
     Ok(t.elapsed())
 }
 
 #[inline(never)]
 fn measure_bare(rt: &tokio::runtime::Runtime, setup: &Setup, count: usize) -> anyhow::Result<Duration> {
     let t = Instant::now();
-    rt.block_on(exchange(bare(setup.body.clone()), &setup.requests, 0, count, Check::Status))?;
+    rt.block_on(exchange(bare(setup.body.clone()), &setup.requests, 0, count, |i, s, b| Check::Status.reply(i, s, b)))?;
     Ok(t.elapsed())
 }
 
@@ -316,7 +231,7 @@ async fn first_reply(setup: &Setup) -> anyhow::Result<Bytes> {
         let (client_io, server_io) = tokio::io::duplex(64 * 1024);
         let builder = auto::Builder::new(TokioExecutor::new());
         let conn = builder.serve_connection_with_upgrades(TokioIo::new(server_io), setup.ours());
-        let mut client = Client { io: client_io, buf: Vec::new(), used: 0 };
+        let mut client = Client::new(client_io);
         let reply = async move {
             let (status, body) = client.round_trip(&setup.requests[0]).await?;
             anyhow::Ok((status, Bytes::copy_from_slice(body)))
@@ -347,7 +262,7 @@ fn main() -> anyhow::Result<()> {
     println!("{}", String::from_utf8_lossy(&setup.body));
 
     let t = Instant::now();
-    rt.block_on(exchange(setup.ours(), &setup.requests, 0, params.metrics, Check::Value))?;
+    rt.block_on(exchange(setup.ours(), &setup.requests, 0, params.metrics, |i, s, b| Check::Value.reply(i, s, b)))?;
     println!(
         "warm-up: {} requests (one SubjectAccessReview each, values checked) in {:.2} s",
         params.metrics,

@@ -6,6 +6,9 @@ use std::sync::Arc;
 
 use axum::http::header;
 use axum::response::IntoResponse;
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use hyper::body::Body as _;
 
 /// The largest AdmissionReview accepted (kube-apiserver's own request limit is 3 MiB).
 const MAX_REVIEW_BYTES: usize = 6 * 1024 * 1024;
@@ -36,7 +39,7 @@ impl Webhooks {
 
 /// One AdmissionReview POST: the body (at most [`MAX_REVIEW_BYTES`], else 413) to `webhook`.
 pub async fn respond(webhook: &dyn AdmissionWebhook, body: axum::body::Body) -> axum::response::Response {
-    match axum::body::to_bytes(body, MAX_REVIEW_BYTES).await {
+    match read_body(body, MAX_REVIEW_BYTES).await {
         Ok(bytes) => ([(header::CONTENT_TYPE, "application/json")], review_or_allow(webhook, &bytes)).into_response(),
         Err(e) => (
             axum::http::StatusCode::PAYLOAD_TOO_LARGE,
@@ -44,6 +47,30 @@ pub async fn respond(webhook: &dyn AdmissionWebhook, body: axum::body::Body) -> 
         )
             .into_response(),
     }
+}
+
+/// The request body, at most `limit` bytes. A body that arrives as one chunk (a review of a few
+/// KiB usually does) is passed on as it is, neither collected nor copied.
+async fn read_body(mut body: axum::body::Body, limit: usize) -> Result<Bytes, String> {
+    if body.size_hint().lower() > limit as u64 {
+        return Err("length limit exceeded".into());
+    }
+    let (mut first, mut rest, mut total) = (None::<Bytes>, Vec::new(), 0usize);
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame.map_err(|e| e.to_string())?.into_data() else { continue };
+        total += data.len();
+        if total > limit {
+            return Err("length limit exceeded".into());
+        }
+        match first.take() {
+            None if rest.is_empty() => first = Some(data),
+            earlier => {
+                rest.extend_from_slice(earlier.as_deref().unwrap_or_default());
+                rest.extend_from_slice(&data);
+            }
+        }
+    }
+    Ok(first.unwrap_or_else(|| Bytes::from(rest)))
 }
 
 /// The webhook's answer; should it panic (a bug), "allowed, no patch" with a message saying so,
@@ -152,5 +179,33 @@ mod tests {
         let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
         let text = String::from_utf8_lossy(&bytes);
         assert!(text.starts_with("cannot read the AdmissionReview (limit 6291456 bytes)"), "{text}");
+    }
+
+    /// Echoes what it was given.
+    struct Echo;
+
+    impl AdmissionWebhook for Echo {
+        fn review(&self, body: &[u8]) -> Vec<u8> {
+            body.to_vec()
+        }
+    }
+
+    fn chunked(chunks: &[&'static str]) -> axum::body::Body {
+        let chunks: Vec<Result<Bytes, std::io::Error>> =
+            chunks.iter().map(|c| Ok(Bytes::from_static(c.as_bytes()))).collect();
+        axum::body::Body::from_stream(futures::stream::iter(chunks))
+    }
+
+    #[tokio::test]
+    async fn a_body_in_one_or_many_chunks_reaches_the_webhook_whole() {
+        for chunks in [&["{\"one\": 1}"][..], &["", "{\"a\"", ": ", "", "1}"], &["{}", ""], &[]] {
+            let resp = respond(&Echo, chunked(chunks)).await;
+            assert_eq!(resp.status(), axum::http::StatusCode::OK);
+            let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+            assert_eq!(bytes, chunks.concat().as_bytes(), "{chunks:?}");
+        }
+        let over = read_body(chunked(&["12345", "6"]), 5).await;
+        assert_eq!(over, Err("length limit exceeded".to_string()), "counted over every chunk");
+        assert_eq!(read_body(chunked(&["12", "345"]), 5).await.unwrap(), "12345");
     }
 }

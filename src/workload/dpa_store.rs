@@ -3,9 +3,11 @@
 //! target workload so the webhook finds a pod's DPAs with one lookup, and the set of targets the
 //! pod index follows (published on a watch channel).
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::Arc;
+use std::collections::BTreeSet;
+
+use hashbrown::{Equivalent, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use parking_lot::RwLock;
 use tokio::sync::watch;
@@ -29,6 +31,31 @@ impl std::fmt::Display for TargetKey {
     }
 }
 
+/// A [`TargetKey`] borrowed from elsewhere (a pod's owner), to look the DPAs of a workload up
+/// without copying its names; hashes as the `TargetKey` with the same fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TargetRef<'a> {
+    pub namespace: &'a str,
+    pub api_version: &'a str,
+    pub kind: &'a str,
+    pub name: &'a str,
+}
+
+impl Equivalent<TargetKey> for TargetRef<'_> {
+    fn equivalent(&self, key: &TargetKey) -> bool {
+        self.namespace == key.namespace
+            && self.api_version == key.api_version
+            && self.kind == key.kind
+            && self.name == key.name
+    }
+}
+
+impl std::fmt::Display for TargetRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}/{} ({})", self.kind, self.namespace, self.name, self.api_version)
+    }
+}
+
 /// What the webhook and the pod index need of one DPA.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DpaEntry {
@@ -45,6 +72,51 @@ pub struct DpaEntry {
     /// Constraints, forced resources and burstable mode, re-applied by the webhook to
     /// `vertical` exactly as the vertical controller applies them.
     pub vertical_inputs: VerticalInputs,
+    /// What the webhook derives from the fields above, made on its first review of a pod of this
+    /// DPA's target.
+    pub(crate) webhook: Derived<super::webhook::Applied>,
+}
+
+/// A value derived from the entry holding it, made on first use. Entries are shared as
+/// `Arc<DpaEntry>` and never changed once shared (a new recommendation, pause or spec is a new
+/// entry), so the value stays right for the entry's life; a clone starts empty, so an entry made
+/// from another (`DpaEntry { vertical, ..e.clone() }`) never inherits a value derived from
+/// different fields. Entries compare equal whatever it holds.
+pub struct Derived<T>(OnceLock<T>);
+
+impl<T> Derived<T> {
+    pub fn get_or_init(&self, make: impl FnOnce() -> T) -> &T {
+        self.0.get_or_init(make)
+    }
+
+    /// The value, if already made.
+    pub fn get(&self) -> Option<&T> {
+        self.0.get()
+    }
+}
+
+impl<T> Default for Derived<T> {
+    fn default() -> Self {
+        Derived(OnceLock::new())
+    }
+}
+
+impl<T> Clone for Derived<T> {
+    fn clone(&self) -> Self {
+        Derived::default()
+    }
+}
+
+impl<T> PartialEq for Derived<T> {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl<T> std::fmt::Debug for Derived<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.get().is_some() { "Derived(made)" } else { "Derived(empty)" })
+    }
 }
 
 impl DpaEntry {
@@ -69,6 +141,7 @@ impl DpaEntry {
             vertical: dpa.status.as_ref().and_then(|s| s.vertical.as_ref()).and_then(|v| v.target.clone()),
             namespace,
             name,
+            webhook: Derived::default(),
         })
     }
 
@@ -86,6 +159,9 @@ struct Entries {
     by_target: HashMap<TargetKey, BTreeSet<Key>>,
     /// The leader's vertical targets not yet seen in `status` (see [`DpaStore::set_pending_vertical`]).
     pending: HashMap<Key, Option<VerticalTarget>>,
+    /// For each key with both an entry and a pending target: the entry as the webhook sees it,
+    /// made once per change (so what the webhook derives from it is kept too).
+    views: HashMap<Key, Arc<DpaEntry>>,
 }
 
 impl Entries {
@@ -96,20 +172,41 @@ impl Entries {
         }
         self.remove_entry(&key);
         self.by_target.entry(entry.target.clone()).or_default().insert(key.clone());
-        self.by_key.insert(key, entry);
+        self.by_key.insert(key.clone(), entry);
+        self.refresh_view(&key);
     }
 
     fn remove(&mut self, key: &Key) {
         self.pending.remove(key);
         self.remove_entry(key);
+        self.views.remove(key);
+    }
+
+    /// Sets (`Some`) or drops (`None`) the pending vertical target of `key`.
+    fn set_pending(&mut self, key: Key, target: Option<Option<VerticalTarget>>) {
+        match target {
+            Some(target) => self.pending.insert(key.clone(), target),
+            None => self.pending.remove(&key),
+        };
+        self.refresh_view(&key);
+    }
+
+    /// Remakes the kept view of `key` after its entry or pending target changed.
+    fn refresh_view(&mut self, key: &Key) {
+        match (self.by_key.get(key), self.pending.get(key)) {
+            (Some(entry), Some(vertical)) => {
+                let view = Arc::new(DpaEntry { vertical: vertical.clone(), ..DpaEntry::clone(entry) });
+                self.views.insert(key.clone(), view);
+            }
+            _ => {
+                self.views.remove(key);
+            }
+        }
     }
 
     /// The entry as the webhook sees it: with the pending vertical target, if any.
     fn view(&self, key: &Key, entry: &Arc<DpaEntry>) -> Arc<DpaEntry> {
-        match self.pending.get(key) {
-            Some(vertical) => Arc::new(DpaEntry { vertical: vertical.clone(), ..DpaEntry::clone(entry) }),
-            None => entry.clone(),
-        }
+        self.views.get(key).unwrap_or(entry).clone()
     }
 
     fn remove_entry(&mut self, key: &Key) {
@@ -159,8 +256,9 @@ impl DpaStore {
             for e in entries {
                 all.insert(Arc::new(e));
             }
-            let Entries { by_key, pending, .. } = &mut *all;
+            let Entries { by_key, pending, views, .. } = &mut *all;
             pending.retain(|key, _| by_key.contains_key(key));
+            views.retain(|key, _| pending.contains_key(key));
         }
         self.synced.store(true, Ordering::Release);
         self.publish_targets();
@@ -192,6 +290,13 @@ impl DpaStore {
         keys.filter_map(|k| entries.by_key.get(k).map(|e| entries.view(k, e))).collect()
     }
 
+    /// The DPAs targeting `target` ([`DpaStore::for_target`] by borrowed names).
+    pub fn for_target_ref(&self, target: &TargetRef) -> Vec<Arc<DpaEntry>> {
+        let entries = self.entries.read();
+        let keys = entries.by_target.get(target).into_iter().flatten();
+        keys.filter_map(|k| entries.by_key.get(k).map(|e| entries.view(k, e))).collect()
+    }
+
     /// The leader's controller publishes the vertical target it is about to write to the DPA's
     /// `status` before its steps act, so the pods its own scale-up or rollout creates get the
     /// recommendation even before the status write comes back through the watch (the DCA's
@@ -202,16 +307,16 @@ impl DpaStore {
         let mut entries = self.entries.write();
         let watched = entries.by_key.get(&key).map(|e| e.vertical.as_ref());
         if watched.is_some_and(|w| same_version(w, target.as_ref())) {
-            entries.pending.remove(&key);
+            entries.set_pending(key, None);
         } else {
-            entries.pending.insert(key, target);
+            entries.set_pending(key, Some(target));
         }
     }
 
     /// Forgets the pending vertical target of a DPA (this process no longer leads): the webhook
     /// answers from `status` again.
     pub fn clear_pending_vertical(&self, namespace: &str, name: &str) {
-        self.entries.write().pending.remove(&(namespace.to_string(), name.to_string()));
+        self.entries.write().set_pending((namespace.to_string(), name.to_string()), None);
     }
 
     /// The set of targets, updated on every change.
@@ -316,5 +421,28 @@ mod tests {
         store.remove("prod", "a");
         store.upsert(with_status("v4"));
         assert_eq!(seen(&store).0.as_deref(), Some("v4"), "a deleted DPA's pending target is forgotten");
+    }
+
+    #[test]
+    fn the_webhook_view_of_an_entry_is_kept_until_it_changes() {
+        let store = DpaStore::default();
+        store.upsert(with_status("v1"));
+        let view = || store.get("prod", "a").unwrap();
+        assert!(Arc::ptr_eq(&view(), &view()), "the stored entry itself");
+        view().webhook.get_or_init(|| crate::workload::webhook::Applied::of(&view()));
+        assert!(view().webhook.get().is_some(), "kept with the entry");
+        assert!(DpaEntry::clone(&view()).webhook.get().is_none(), "a copy derives anew");
+
+        store.set_pending_vertical("prod", "a", Some(target("v2")));
+        let pending = view();
+        assert!(pending.webhook.get().is_none(), "the pending view is a new entry");
+        assert!(Arc::ptr_eq(&pending, &view()), "made once, not per read");
+        assert!(Arc::ptr_eq(&pending, &store.for_target(&pending.target)[0]));
+        store.set_pending_vertical("prod", "a", Some(target("v3")));
+        assert!(!Arc::ptr_eq(&pending, &view()), "a new pending target, a new view");
+        store.upsert(DpaEntry { paused: true, ..with_status("v1") });
+        assert!(view().paused && view().vertical.as_ref().unwrap().version == "v3", "remade when the entry changes");
+        store.clear_pending_vertical("prod", "a");
+        assert_eq!(view().vertical.as_ref().unwrap().version, "v1");
     }
 }

@@ -20,18 +20,31 @@ pub fn resolve<'a>(
     owner_name: &str,
     label: impl Fn(&str) -> Option<&'a str>,
 ) -> WorkloadRef {
+    let (api_version, kind, name) = resolve_ref(owner_api_version, owner_kind, owner_name, label);
+    WorkloadRef { api_version: api_version.into(), kind: kind.into(), name: name.into() }
+}
+
+/// [`resolve`] without copying: the workload's apiVersion, kind and name, borrowed from the
+/// owner reference (or static).
+pub fn resolve_ref<'a, 'l>(
+    owner_api_version: &'a str,
+    owner_kind: &'a str,
+    owner_name: &'a str,
+    label: impl Fn(&str) -> Option<&'l str>,
+) -> (&'a str, &'a str, &'a str) {
     if owner_kind == "ReplicaSet" {
         let rollout = label(ROLLOUT_HASH_LABEL).and_then(|h| owner_name.strip_suffix(h)?.strip_suffix('-'));
         if let Some(rollout) = rollout {
-            return workload("argoproj.io/v1alpha1", "Rollout", rollout);
+            return ("argoproj.io/v1alpha1", "Rollout", rollout);
         }
         if let Some(deployment) = deployment_of_replica_set(owner_name) {
-            return workload("apps/v1", "Deployment", deployment);
+            return ("apps/v1", "Deployment", deployment);
         }
     }
-    workload(owner_api_version, owner_kind, owner_name)
+    (owner_api_version, owner_kind, owner_name)
 }
 
+#[cfg(test)]
 fn workload(api_version: &str, kind: &str, name: &str) -> WorkloadRef {
     WorkloadRef { api_version: api_version.into(), kind: kind.into(), name: name.into() }
 }

@@ -13,16 +13,18 @@ mod patch;
 #[cfg(test)]
 mod tests;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
-use super::dpa_store::{DpaEntry, DpaStore, TargetKey};
+use super::dpa_store::{DpaEntry, DpaStore, TargetRef};
 use super::gate::AutoscalingGate;
 use super::owner;
 use crate::server::AdmissionWebhook;
-use patch::{Op, PodView};
+pub(crate) use patch::Applied;
+use patch::{Op, PodView, Text};
 
 /// What the webhook reads: the gate and the DPA store.
 pub struct WebhookState {
@@ -39,63 +41,64 @@ impl AdmissionWebhook for WebhookState {
 /// The smallest read of an AdmissionReview: its apiVersion and the request uid (what is read
 /// while the gate is closed, and of a review the full read rejects).
 #[derive(Deserialize, Default)]
-struct Envelope {
-    #[serde(rename = "apiVersion", default)]
-    api_version: Option<String>,
-    #[serde(default)]
-    request: Option<EnvelopeRequest>,
+struct Envelope<'a> {
+    #[serde(rename = "apiVersion", default, borrow)]
+    api_version: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    request: Option<EnvelopeRequest<'a>>,
 }
 
 #[derive(Deserialize, Default)]
-struct EnvelopeRequest {
-    #[serde(default)]
-    uid: Option<String>,
+struct EnvelopeRequest<'a> {
+    #[serde(default, borrow)]
+    uid: Option<Text<'a>>,
 }
 
-/// The whole review, read once: the envelope's fields and the request with the pod decoded.
+/// The whole review, read once: the envelope's fields and the request with the pod decoded
+/// (strings borrowed from the body).
 #[derive(Deserialize)]
-struct Review {
-    #[serde(rename = "apiVersion", default)]
-    api_version: Option<String>,
-    #[serde(default)]
-    request: Option<ReviewRequest>,
+struct Review<'a> {
+    #[serde(rename = "apiVersion", default, borrow)]
+    api_version: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    request: Option<ReviewRequest<'a>>,
 }
 
 #[derive(Deserialize)]
-struct ReviewRequest {
-    #[serde(default)]
-    uid: Option<String>,
-    #[serde(default)]
-    namespace: Option<String>,
-    #[serde(default)]
-    operation: Option<String>,
-    #[serde(default)]
-    kind: Option<RequestKind>,
-    #[serde(default)]
-    object: Option<PodView>,
+struct ReviewRequest<'a> {
+    #[serde(default, borrow)]
+    uid: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    namespace: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    operation: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    kind: Option<RequestKind<'a>>,
+    #[serde(default, borrow)]
+    object: Option<PodView<'a>>,
 }
 
-/// `request.kind`: the kind of the object under review (also read by the HPA guard).
+/// `request.kind`: the kind of the object under review.
 #[derive(Deserialize, Default)]
-pub(crate) struct RequestKind {
-    #[serde(default)]
-    group: String,
-    #[serde(default)]
-    version: String,
-    #[serde(default)]
-    kind: String,
+pub(crate) struct RequestKind<'a> {
+    #[serde(default, borrow)]
+    group: Text<'a>,
+    #[serde(default, borrow)]
+    version: Text<'a>,
+    #[serde(default, borrow)]
+    kind: Text<'a>,
 }
 
-impl RequestKind {
+impl RequestKind<'_> {
     pub(crate) fn is(&self, group: &str, kind: &str) -> bool {
-        self.group == group && self.kind == kind
+        *self.group == *group && *self.kind == *kind
     }
 
     /// `apps/v1 Deployment`, `v1 Pod`.
     pub(crate) fn describe(&self) -> String {
-        match self.group.as_str() {
-            "" => format!("{} {}", self.version, self.kind),
-            group => format!("{group}/{} {}", self.version, self.kind),
+        match &*self.group {
+            "" => format!("{} {}", &*self.version, &*self.kind),
+            group => format!("{group}/{} {}", &*self.version, &*self.kind),
         }
     }
 }
@@ -118,12 +121,12 @@ struct Response<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     patch: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    status: Option<Status>,
+    status: Option<Status<'a>>,
 }
 
 #[derive(Serialize)]
-struct Status {
-    message: String,
+struct Status<'a> {
+    message: Cow<'a, str>,
 }
 
 /// Answers one AdmissionReview (the body kube-apiserver POSTs) with the response review's bytes.
@@ -139,13 +142,21 @@ pub fn review(body: &[u8], state: &WebhookState) -> Vec<u8> {
         Ok(review) => {
             let (api_version, mut request) = (review.api_version, review.request);
             let uid = request.as_mut().and_then(|r| r.uid.take());
-            let outcome = patch_for(request, &state.dpas);
+            let found = autoscaler_for(request, &state.dpas);
+            let outcome = match &found {
+                Ok(Some((pod, dpa))) => {
+                    let applied = dpa.webhook.get_or_init(|| patch::Applied::of(dpa));
+                    Ok(Some(patch::operations(pod, applied)))
+                }
+                Ok(None) => Ok(None),
+                Err(message) => Err(Cow::Borrowed(message.as_str())),
+            };
             answer(api_version.as_deref(), uid.as_deref().unwrap_or_default(), outcome)
         }
         Err(e) => {
             let envelope: Envelope = serde_json::from_slice(body).unwrap_or_default();
             let uid = envelope.request.and_then(|r| r.uid);
-            let outcome = Err(format!("AdmissionReview with an unreadable pod: {e}"));
+            let outcome = Err(Cow::Owned(format!("AdmissionReview with an unreadable pod: {e}")));
             answer(envelope.api_version.as_deref(), uid.as_deref().unwrap_or_default(), outcome)
         }
     }
@@ -154,7 +165,7 @@ pub fn review(body: &[u8], state: &WebhookState) -> Vec<u8> {
 /// The response review for `outcome`: allowed always; the JSON patch when there is one, the
 /// problem as the status message when there is one. Answers in the request's apiVersion
 /// (`admission.k8s.io/v1beta1` or, for anything else, v1).
-fn answer(api_version: Option<&str>, uid: &str, outcome: Result<Option<Vec<Op>>, String>) -> Vec<u8> {
+fn answer(api_version: Option<&str>, uid: &str, outcome: Result<Option<Vec<Op>>, Cow<str>>) -> Vec<u8> {
     let api_version = api_version.filter(|v| *v == "admission.k8s.io/v1beta1").unwrap_or("admission.k8s.io/v1");
     let mut response = Response { uid, allowed: true, patch_type: None, patch: None, status: None };
     match outcome {
@@ -164,7 +175,7 @@ fn answer(api_version: Option<&str>, uid: &str, outcome: Result<Option<Vec<Op>>,
                 response.patch_type = Some("JSONPatch");
                 response.patch = Some(base64::engine::general_purpose::STANDARD.encode(json));
             }
-            Err(e) => response.status = Some(Status { message: format!("JSON patch not encoded: {e}") }),
+            Err(e) => response.status = Some(Status { message: format!("JSON patch not encoded: {e}").into() }),
         },
         Err(message) => {
             tracing::warn!(%uid, error = %message, "pod not patched");
@@ -175,8 +186,11 @@ fn answer(api_version: Option<&str>, uid: &str, outcome: Result<Option<Vec<Op>>,
     serde_json::to_vec(&out).unwrap_or_default()
 }
 
-/// The JSON patch for the pod under review, or None when no DPA applies.
-fn patch_for(request: Option<ReviewRequest>, dpas: &DpaStore) -> Result<Option<Vec<Op>>, String> {
+/// The pod under review and the DPA whose patch it gets, or None when no DPA applies.
+fn autoscaler_for<'a>(
+    request: Option<ReviewRequest<'a>>,
+    dpas: &DpaStore,
+) -> Result<Option<(PodView<'a>, Arc<DpaEntry>)>, String> {
     let request = request.ok_or("AdmissionReview without a request: nothing to patch")?;
     if let Some(kind) = request.kind.as_ref().filter(|k| !k.is("", "Pod")) {
         return Err(format!("AdmissionReview for {}: /autoscaling patches only pods", kind.describe()));
@@ -189,10 +203,8 @@ fn patch_for(request: Option<ReviewRequest>, dpas: &DpaStore) -> Result<Option<V
     let Some(namespace) = namespace else {
         return Err(format!("pod {} has no namespace", pod.display_name()));
     };
-    let Some(dpa) = autoscaler_of(&pod, &namespace, dpas)? else {
-        return Ok(None);
-    };
-    Ok(Some(patch::operations(&pod, &dpa)))
+    let dpa = autoscaler_of(&pod, &namespace, dpas)?;
+    Ok(dpa.map(|dpa| (pod, dpa)))
 }
 
 /// The single non-Preview DPA whose target owns the pod.
@@ -200,23 +212,19 @@ fn autoscaler_of(pod: &PodView, namespace: &str, dpas: &DpaStore) -> Result<Opti
     let Some(first) = pod.metadata.owner_references.first() else {
         return Ok(None);
     };
-    if first.kind == "Deployment" {
+    if *first.kind == *"Deployment" {
         // Deployments own ReplicaSets, never pods: a pod claiming one is not one of its replicas.
         return Err(format!(
             "pod {} is owned directly by Deployment {namespace}/{}: not a pod of its ReplicaSets, not patching",
             pod.display_name(),
-            first.name
+            &*first.name
         ));
     }
     let labels = &pod.metadata.labels;
-    let workload = owner::resolve(&first.api_version, &first.kind, &first.name, |k| labels.get(k).map(|v| v.as_str()));
-    let target = TargetKey {
-        namespace: namespace.to_string(),
-        api_version: workload.api_version,
-        kind: workload.kind,
-        name: workload.name,
-    };
-    let mut candidates = dpas.for_target(&target);
+    let (api_version, kind, name) =
+        owner::resolve_ref(&first.api_version, &first.kind, &first.name, |k| labels.get(k).map(|v| &**v));
+    let target = TargetRef { namespace, api_version, kind, name };
+    let mut candidates = dpas.for_target_ref(&target);
     candidates.retain(|d| d.mode != super::crd::ApplyPolicyMode::Preview);
     match candidates.len() {
         0 | 1 => Ok(candidates.pop()),

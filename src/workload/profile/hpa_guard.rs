@@ -24,16 +24,16 @@ impl AdmissionWebhook for HpaGuard {
 }
 
 #[derive(Deserialize, Default)]
-struct Envelope {
+struct Envelope<'a> {
     #[serde(rename = "apiVersion", default)]
     api_version: Option<String>,
-    #[serde(default)]
-    request: Option<Request>,
+    #[serde(default, borrow)]
+    request: Option<Request<'a>>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-struct Request {
+struct Request<'a> {
     #[serde(default)]
     uid: Option<String>,
     #[serde(default)]
@@ -42,8 +42,8 @@ struct Request {
     namespace: Option<String>,
     #[serde(default)]
     name: Option<String>,
-    #[serde(default)]
-    kind: Option<RequestKind>,
+    #[serde(default, borrow)]
+    kind: Option<RequestKind<'a>>,
     #[serde(default)]
     object: Option<Value>,
     #[serde(default)]

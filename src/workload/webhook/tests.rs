@@ -268,3 +268,52 @@ fn a_review_read_once_or_rejected_still_answers_its_uid_in_its_api_version() {
     assert_eq!(rejected["response"]["uid"], "u-\"7\"");
     assert!(message_of(&rejected["response"]).starts_with("AdmissionReview with an unreadable pod: "), "{rejected}");
 }
+
+/// What the webhook derives from a DPA (constrained recommendation, IDs) is kept per store entry:
+/// every change of the DPA — watched status, the leader's pending target, constraints, pause —
+/// reaches the next pod.
+#[test]
+fn every_change_of_the_dpa_reaches_the_next_pod() {
+    let s = state(&[dpa("web", "web", json!({}), Some(vertical()))]);
+    s.gate.open("test");
+    let pod = pod("web-7c9d5b6f4");
+    let seen = |s: &WebhookState| {
+        let out = patched(&pod, &answer(s, &review_of(pod.clone())));
+        (
+            out["metadata"]["annotations"]["autoscaling.datadoghq.com/rec-id"].clone(),
+            out["spec"]["containers"][0]["resources"]["requests"]["cpu"].clone(),
+        )
+    };
+    let upsert = |d: Value| {
+        let dpa: DatadogPodAutoscaler = serde_json::from_value(d).unwrap();
+        s.dpas.upsert(DpaEntry::from_object(&dpa).unwrap());
+    };
+    assert_eq!(seen(&s), (json!("8d4b1f0c"), json!("250m")));
+    assert_eq!(seen(&s), (json!("8d4b1f0c"), json!("250m")), "the kept derivation answers alike");
+
+    let mut v2 = vertical();
+    v2["version"] = json!("v2");
+    v2["desiredResources"][0]["requests"]["cpu"] = json!("300m");
+    upsert(dpa("web", "web", json!({}), Some(v2.clone())));
+    assert_eq!(seen(&s), (json!("v2"), json!("300m")), "a new watched status");
+
+    let mut v3 = vertical();
+    v3["version"] = json!("v3");
+    v3["desiredResources"][0]["requests"]["cpu"] = json!("350m");
+    s.dpas.set_pending_vertical("prod", "web", Some(serde_json::from_value(v3).unwrap()));
+    assert_eq!(seen(&s), (json!("v3"), json!("350m")), "the leader's pending target");
+    assert_eq!(seen(&s), (json!("v3"), json!("350m")));
+    s.dpas.clear_pending_vertical("prod", "web");
+    assert_eq!(seen(&s), (json!("v2"), json!("300m")), "back to the status");
+
+    let capped = json!({"constraints": {"containers": [{"name": "app", "maxAllowed": {"cpu": "200m"}}]}});
+    upsert(dpa("web", "web", capped, Some(v2.clone())));
+    let (rec_id, cpu) = seen(&s);
+    assert_eq!(cpu, "200m", "the new constraint applies");
+    assert_ne!(rec_id, "v2", "constrained resources get their own ID");
+
+    let mut paused = dpa("web", "web", json!({}), Some(v2));
+    paused["metadata"]["annotations"] = json!({ crate::workload::vertical::PAUSE_ANNOTATION: "true" });
+    upsert(paused);
+    assert_eq!(seen(&s), (Value::Null, json!("100m")), "paused: no recommendation");
+}

@@ -13,6 +13,7 @@ use anyhow::Context;
 use super::super::common::load::pct;
 use super::super::common::setup::scrape;
 use super::children::{BareServer, LoadClient, Step};
+use super::process::cpu_ticks;
 
 /// Warm-up requests per connection pool, before the open loop.
 const WARMUP: usize = 1_000;
@@ -118,7 +119,16 @@ fn delta(before: &[(f64, u64)], after: &[(f64, u64)]) -> ServerSide {
 pub struct Servers<'a> {
     pub ours: SocketAddr,
     pub ours_metrics: SocketAddr,
+    /// Our server's process, whose CPU time over each open loop is printed with this process's
+    /// (devcluster's) and the baseline's.
+    pub ours_pid: u32,
     pub bare: &'a BareServer,
+}
+
+/// CPU time (ticks) of our server, this process (devcluster) and the bare baseline.
+fn cpu_now(servers: &Servers<'_>) -> anyhow::Result<[u64; 3]> {
+    let bare = servers.bare.pid().map_or(Ok(0), cpu_ticks)?;
+    Ok([cpu_ticks(servers.ours_pid)?, cpu_ticks(std::process::id())?, bare])
 }
 
 /// Two rounds; in each, for each work (`target`, `non-target`), our server then the baseline.
@@ -140,7 +150,9 @@ pub async fn run(
                 client.run(&Step::Connect { addr, work: work.to_owned(), connections }).await?;
                 client.run(&Step::Closed { requests: WARMUP }).await?;
                 let before = if server == "ours" { Some(webhook_buckets(servers.ours_metrics).await?) } else { None };
+                let cpu_before = cpu_now(servers)?;
                 let mut open = client.run(&Step::Open { rate, secs }).await?;
+                let cpu_after = cpu_now(servers)?;
                 let server_side = match before {
                     Some(before) => Some(delta(&before, &webhook_buckets(servers.ours_metrics).await?)),
                     None => None,
@@ -164,6 +176,15 @@ pub async fn run(
                     cp.p99
                 );
                 println!("    slow: {slow}");
+                // Ticks are 1/100 s: ticks per second of the loop is a percentage of one core.
+                let share = |i: usize| (cpu_after[i] - cpu_before[i]) as f64 / open.wall().as_secs_f64();
+                println!(
+                    "    CPU over this open loop (% of one core): our server {:.0}, devcluster (bench process) {:.0}, \
+                     bare {:.0}",
+                    share(0),
+                    share(1),
+                    share(2)
+                );
                 if let Some(side) = &server_side {
                     println!("    server-side, this open loop: {}", side.describe());
                 }

@@ -85,6 +85,16 @@ pub fn populate(dc: &DevCluster, pods: usize, large: usize) -> anyhow::Result<us
 /// Waits until devcluster's controllers have written what they write after the populate (the
 /// Deployments' statuses): the resourceVersion stands still for 2 s.
 pub async fn wait_quiet(dc: &DevCluster) -> anyhow::Result<()> {
+    let limit = Duration::from_secs(600);
+    if !quiet_within(dc, limit).await {
+        bail!("devcluster controllers still writing after {limit:?} (resourceVersion {})", dc.resource_version());
+    }
+    Ok(())
+}
+
+/// Whether devcluster's resourceVersion stood still for 2 s within `limit` (returns as soon as it
+/// has).
+pub async fn quiet_within(dc: &DevCluster, limit: Duration) -> bool {
     let t0 = std::time::Instant::now();
     let (mut last, mut since) = (dc.resource_version(), std::time::Instant::now());
     loop {
@@ -93,10 +103,10 @@ pub async fn wait_quiet(dc: &DevCluster) -> anyhow::Result<()> {
         if rv != last {
             (last, since) = (rv, std::time::Instant::now());
         } else if since.elapsed() >= Duration::from_secs(2) {
-            return Ok(());
+            return true;
         }
-        if t0.elapsed() > Duration::from_secs(600) {
-            bail!("devcluster controllers still writing after 600 s (resourceVersion {rv})");
+        if t0.elapsed() > limit {
+            return false;
         }
     }
 }

@@ -60,6 +60,21 @@ pub async fn settled_rss(pid: u32, limit: Duration) -> anyhow::Result<(u64, bool
     }
 }
 
+/// utime + stime of `pid` (all its threads), clock ticks (1/100 s).
+pub fn cpu_ticks(pid: u32) -> anyhow::Result<u64> {
+    cpu_ticks_at(&format!("/proc/{pid}/stat"))
+}
+
+pub fn cpu_ticks_at(path: &str) -> anyhow::Result<u64> {
+    let stat = std::fs::read_to_string(path).with_context(|| format!("read {path}"))?;
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).with_context(|| format!("{path}: no comm"))?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // After `pid (comm)`: state is field 3, utime 14 and stime 15 (1-based over the whole line).
+    let at =
+        |i: usize| fields.get(i - 3).and_then(|v| v.parse::<u64>().ok()).with_context(|| format!("{path}: field {i}"));
+    Ok(at(14)? + at(15)?)
+}
+
 pub fn mib(bytes: u64) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
 }

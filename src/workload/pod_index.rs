@@ -71,6 +71,11 @@ impl PodIndex {
         self.targets.read().get(target).is_some_and(|t| t.synced)
     }
 
+    /// Number of the target's pods, without copying them (the controller's `currentReplicas`).
+    pub fn count(&self, target: &TargetKey) -> usize {
+        self.targets.read().get(target).map_or(0, |t| t.pods.len())
+    }
+
     /// The target's pods by name, sorted.
     pub fn pods_of(&self, target: &TargetKey) -> Vec<(String, PodEntry)> {
         let targets = self.targets.read();
@@ -140,5 +145,55 @@ impl PodIndex {
             t.pods.remove(name);
             t.shared.prune();
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(name: &str) -> TargetKey {
+        TargetKey {
+            namespace: "ns".into(),
+            api_version: "apps/v1".into(),
+            kind: "Deployment".into(),
+            name: name.into(),
+        }
+    }
+
+    fn entry() -> PodEntry {
+        PodEntry {
+            owner: Some(PodOwner { kind: "ReplicaSet".into(), name: "web-1".into() }),
+            rec_id: None,
+            containers: Vec::new().into(),
+            phase: Default::default(),
+            ready: true,
+            terminating: false,
+            resize: Default::default(),
+            revision: 0,
+            resize_since: 0,
+        }
+    }
+
+    #[test]
+    fn count_is_the_targets_pods_of_the_current_watch() {
+        let index = PodIndex::default();
+        let (web, db) = (target("web"), target("db"));
+        let stale = index.add_target(&web);
+        let current = index.add_target(&web);
+        let other = index.add_target(&db);
+        for name in ["a", "b", "c"] {
+            index.insert(&web, current, name, entry());
+        }
+        index.insert(&web, stale, "late", entry());
+        index.insert(&db, other, "x", entry());
+        assert_eq!(index.count(&web), 3, "the stale watch's write is ignored");
+        assert_eq!(index.count(&web), index.pods_of(&web).len());
+        index.remove(&web, current, "b");
+        assert_eq!(index.count(&web), 2);
+        assert_eq!(index.count(&db), 1);
+        assert_eq!(index.count(&target("unknown")), 0);
+        index.drop_target(&web);
+        assert_eq!(index.count(&web), 0);
     }
 }

@@ -229,7 +229,7 @@ impl Inner {
             name: dpa.spec.target_ref.name.clone(),
         };
         if self.ctx.pods.synced(&target) {
-            dpa.current_replicas = Some(i32::try_from(self.ctx.pods.pods_of(&target).len()).unwrap_or(i32::MAX));
+            dpa.current_replicas = Some(i32::try_from(self.ctx.pods.count(&target)).unwrap_or(i32::MAX));
         }
     }
 

@@ -69,6 +69,10 @@ pub(super) fn respond(state: &ApiState, method: &Method, uri: &Uri, headers: &He
     }
     let path = uri.path();
     let query = uri.query().unwrap_or("");
+    // The HPA's reads first: no other route starts with the namespaces prefix.
+    if let Some((ns, metric)) = metric_path(path) {
+        return metric_values(state, ns, metric, query);
+    }
     match path.trim_end_matches('/') {
         "/apis" => document(&documents::API_GROUP_LIST, headers),
         GROUP_PATH => document(&documents::API_GROUP, headers),
@@ -79,17 +83,7 @@ pub(super) fn respond(state: &ApiState, method: &Method, uri: &Uri, headers: &He
             document(&documents::V3_GROUP_VERSION, headers)
         }
         "/version" => json_response(StatusCode::OK, &documents::version()),
-        _ => other(state, path, query),
-    }
-}
-
-fn other(state: &ApiState, path: &str, query: &str) -> Response {
-    if let Some(resp) = health(state, path, query) {
-        return resp;
-    }
-    match metric_path(path) {
-        Some((ns, metric)) => metric_values(state, ns, metric, query),
-        None => ApiError::path_not_found().into_response(),
+        _ => health(state, path, query).unwrap_or_else(|| ApiError::path_not_found().into_response()),
     }
 }
 

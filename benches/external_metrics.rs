@@ -289,7 +289,7 @@ async fn main() -> anyhow::Result<()> {
     work.check(0, &reply)?;
     println!("response ({} body bytes):\n{}", reply.body.len(), String::from_utf8_lossy(&reply.body));
 
-    let params = LoadParams::default();
+    let params = LoadParams::from_env()?;
     let ours = Target { name: "ours", addr: server.secure_addr, work: work.clone() };
     let t = Instant::now();
     let conns = connect_all(&ours, &tls.client, params.connections).await?;

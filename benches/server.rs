@@ -240,7 +240,7 @@ async fn main() -> anyhow::Result<()> {
     println!(" session tickets until the client's delayed ACK; it depends on timing, so not every time)");
 
     // --- closed loop, open loop
-    let figures = compare(&ours, &bare, &tls.client, LoadParams::default()).await?;
+    let figures = compare(&ours, &bare, &tls.client, LoadParams::from_env()?).await?;
     let (o, b) = (figures.ours_rps, figures.bare_rps);
 
     println!("\n== process start: `autoscaling-apiserver serve` (release binary) against the running devcluster");

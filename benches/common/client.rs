@@ -75,6 +75,17 @@ impl Conn {
     }
 }
 
+/// A positive count from the environment variable `key`, else `default`.
+pub fn env_count(key: &str, default: usize) -> anyhow::Result<usize> {
+    match std::env::var(key) {
+        Ok(text) => match text.trim().parse::<usize>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => bail!("{key}={text:?} is not a positive whole number"),
+        },
+        Err(_) => Ok(default),
+    }
+}
+
 /// Substring search (memchr's two-way/SIMD search: a naive window-by-window comparison was ~5 %
 /// of the load client's CPU, and only against our server, whose replies are checked by content).
 pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {

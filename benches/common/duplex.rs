@@ -12,16 +12,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 
-/// A positive count from the environment variable `key`, else `default`.
-pub fn env_count(key: &str, default: usize) -> anyhow::Result<usize> {
-    match std::env::var(key) {
-        Ok(text) => match text.trim().parse::<usize>() {
-            Ok(n) if n > 0 => Ok(n),
-            _ => bail!("{key}={text:?} is not a positive whole number"),
-        },
-        Err(_) => Ok(default),
-    }
-}
+pub use super::client::env_count;
 
 /// One keep-alive HTTP/1.1 client on the duplex stream: writes request bytes, reads one
 /// Content-Length-delimited reply at a time into a reused buffer.

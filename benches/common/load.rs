@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use rustls::ClientConfig;
 
-use super::client::{Conn, Workload};
+use super::client::{Conn, Workload, env_count};
 
 pub struct Target {
     pub name: &'static str,
@@ -33,20 +33,29 @@ pub struct LoadParams {
 }
 
 impl Default for LoadParams {
-    /// The server-core benchmark's values; `BENCH_CLOSED_REQUESTS` and `BENCH_CLOSED_ROUNDS`
-    /// lengthen the closed loop (for a profiler to attach, or to average out a busy machine).
+    /// The server-core benchmark's values.
     fn default() -> Self {
-        let env = |key: &str, default: usize| {
-            std::env::var(key).ok().and_then(|v| v.parse::<usize>().ok()).filter(|v| *v > 0).unwrap_or(default)
-        };
         LoadParams {
             connections: 16,
-            closed_requests: env("BENCH_CLOSED_REQUESTS", 20_000),
+            closed_requests: 20_000,
             warmup_requests: 2_000,
             open_rate: 2_000,
             open_secs: 5,
-            closed_rounds: env("BENCH_CLOSED_ROUNDS", 2),
+            closed_rounds: 2,
         }
+    }
+}
+
+impl LoadParams {
+    /// The defaults, with the closed loop lengthened by `BENCH_CLOSED_REQUESTS` and
+    /// `BENCH_CLOSED_ROUNDS` (for a profiler to attach, or to average out a busy machine).
+    pub fn from_env() -> anyhow::Result<Self> {
+        let d = LoadParams::default();
+        Ok(LoadParams {
+            closed_requests: env_count("BENCH_CLOSED_REQUESTS", d.closed_requests)?,
+            closed_rounds: env_count("BENCH_CLOSED_ROUNDS", d.closed_rounds)?,
+            ..d
+        })
     }
 }
 

@@ -14,7 +14,7 @@ use super::auth::{
     forbidden_message,
 };
 use super::external_metrics::{GROUP, VERSION};
-use super::routes::metric_path;
+use super::routes::MetricRead;
 use super::tls::{ClientCaStore, PeerCertificates};
 use crate::apimachinery::status::ApiError;
 
@@ -73,8 +73,14 @@ fn always_allowed(path: &str) -> bool {
 }
 
 /// Lets a request through (`Ok`) or answers it: 401 when no one is authenticated, 403 when the
-/// authorizer denies, 500 when it could not be asked.
-pub async fn admit(gate: &Gate, conn: &ConnectionTrust, req: &Parts) -> Result<(), Response> {
+/// authorizer denies, 500 when it could not be asked. `read` is the path's metric read, if it is
+/// one ([`MetricRead::parse`]).
+pub async fn admit(
+    gate: &Gate,
+    conn: &ConnectionTrust,
+    req: &Parts,
+    read: Option<&MetricRead<'_>>,
+) -> Result<(), Response> {
     let path = req.uri.path();
     if always_allowed(path) {
         return Ok(());
@@ -85,7 +91,7 @@ pub async fn admit(gate: &Gate, conn: &ConnectionTrust, req: &Parts) -> Result<(
         Ok(None) | Err(_) => return Err(ApiError::unauthorized().into_response()),
     };
     // A remembered decision for these attributes, checked without building them.
-    let derived = Derived::of(&req.method, path);
+    let derived = Derived::of(&req.method, read);
     let attrs = match gate.authorizer.recall(&conn.decisions, &derived.key_parts(&user, path)) {
         Some(Decision::Allow) => return Ok(()),
         Some(Decision::Deny { reason }) => {
@@ -154,15 +160,15 @@ impl<'a> Derived<'a> {
         }
     }
 
-    fn of(method: &'a Method, path: &'a str) -> Self {
-        match metric_path(path) {
-            Some((ns, metric)) => Derived {
+    fn of(method: &'a Method, read: Option<&'a MetricRead<'_>>) -> Self {
+        match read {
+            Some(read) => Derived {
                 verb: if is_get_or_head(method) { Cow::Borrowed("list") } else { lowercase(method) },
                 resource_request: true,
                 api_group: GROUP,
                 api_version: VERSION,
-                resource: decode(metric),
-                namespace: decode(ns),
+                resource: Cow::Borrowed(&read.metric),
+                namespace: Cow::Borrowed(&read.namespace),
             },
             None => Derived {
                 verb: lowercase(method),
@@ -197,14 +203,6 @@ fn lowercase(method: &Method) -> Cow<'_, str> {
     }
 }
 
-/// Percent-decoded (invalid UTF-8 replaced); text without `%` is returned as it is.
-fn decode(s: &str) -> Cow<'_, str> {
-    if !s.contains('%') {
-        return Cow::Borrowed(s);
-    }
-    percent_encoding::percent_decode_str(s).decode_utf8_lossy()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,12 +226,13 @@ mod tests {
     }
 
     fn attributes(user: UserInfo, method: &Method, path: &str) -> Attributes {
-        Derived::of(method, path).attributes(user, path)
+        Derived::of(method, MetricRead::parse(path).as_ref()).attributes(user, path)
     }
 
     /// Whether the key the gate looks up for (user, method, path) is `a`'s key.
     fn same(a: &Attributes, user: &UserInfo, method: &Method, path: &str) -> bool {
-        let derived = Derived::of(method, path);
+        let read = MetricRead::parse(path);
+        let derived = Derived::of(method, read.as_ref());
         derived.key_parts(user, path).encode() == KeyParts::of(a).encode()
     }
 

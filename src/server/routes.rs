@@ -12,6 +12,8 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http_body_util::{Either, Full};
 
 use super::documents::{self, Document};
 use super::external_metrics::{GROUP_PATH, GROUP_VERSION_PATH, MetricsProvider, NAMESPACES_PREFIX};
@@ -58,21 +60,39 @@ async fn observe(State(telemetry): State<Arc<Telemetry>>, req: Request, next: Ne
 }
 
 async fn dispatch(State(state): State<Arc<ApiState>>, req: Request) -> Response {
-    respond(&state, req.method(), req.uri(), req.headers())
+    let read = MetricRead::parse(req.uri().path());
+    respond(&state, req.method(), req.uri(), req.headers(), read.as_ref()).map(Body::new)
 }
 
+/// A response body: a served metric reply's bytes as they are (no boxed body on the HPA's read
+/// path), or any other response's body.
+pub type ReplyBody = Either<Full<Bytes>, Body>;
+
 /// Every route's answer; the secure port's service calls this directly (see `server::secure`).
-pub(super) fn respond(state: &ApiState, method: &Method, uri: &Uri, headers: &HeaderMap) -> Response {
+/// `read` is [`MetricRead::parse`] of the path, parsed once for the gate and the route.
+pub(super) fn respond(
+    state: &ApiState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    read: Option<&MetricRead<'_>>,
+) -> http::Response<ReplyBody> {
+    // The HPA's reads first: no other route starts with the namespaces prefix.
+    if let Some(read) = read
+        && (method == Method::GET || method == Method::HEAD)
+    {
+        return metric_values(state, read, uri.query().unwrap_or(""));
+    }
+    respond_other(state, method, uri, headers).map(Either::Right)
+}
+
+fn respond_other(state: &ApiState, method: &Method, uri: &Uri, headers: &HeaderMap) -> Response {
     if method != Method::GET && method != Method::HEAD {
         return ApiError::new(405, "MethodNotAllowed", format!("{method} is not supported on {}", uri.path()))
             .into_response();
     }
     let path = uri.path();
     let query = uri.query().unwrap_or("");
-    // The HPA's reads first: no other route starts with the namespaces prefix.
-    if let Some((ns, metric)) = metric_path(path) {
-        return metric_values(state, ns, metric, query);
-    }
     match path.trim_end_matches('/') {
         "/apis" => document(&documents::API_GROUP_LIST, headers),
         GROUP_PATH => document(&documents::API_GROUP, headers),
@@ -84,6 +104,21 @@ pub(super) fn respond(state: &ApiState, method: &Method, uri: &Uri, headers: &He
         }
         "/version" => json_response(StatusCode::OK, &documents::version()),
         _ => health(state, path, query).unwrap_or_else(|| ApiError::path_not_found().into_response()),
+    }
+}
+
+/// A metric read's namespace and metric name, percent-decoded (case kept: the authorization
+/// attributes carry the name as requested).
+pub(super) struct MetricRead<'a> {
+    pub namespace: Cow<'a, str>,
+    pub metric: Cow<'a, str>,
+}
+
+impl<'a> MetricRead<'a> {
+    /// `None` unless `path` is a metric read's (see [`metric_path`]).
+    pub(super) fn parse(path: &'a str) -> Option<Self> {
+        let (ns, metric) = metric_path(path)?;
+        Some(MetricRead { namespace: percent_decode(ns), metric: percent_decode(metric) })
     }
 }
 
@@ -107,17 +142,23 @@ fn health(state: &ApiState, path: &str, query: &str) -> Option<Response> {
     Some((code, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], report.body).into_response())
 }
 
-fn metric_values(state: &ApiState, ns: &str, metric: &str, query: &str) -> Response {
-    let ns = percent_decode(ns);
-    let metric = lowercase(percent_decode(metric));
+fn metric_values(state: &ApiState, read: &MetricRead<'_>, query: &str) -> http::Response<ReplyBody> {
+    let (ns, metric) = (&read.namespace, lowercase(&read.metric));
     let selector = match label_selector(query) {
         Ok(s) => s,
-        Err(e) => return e.into_response(),
+        Err(e) => return e.into_response().map(Either::Right),
     };
-    match state.provider.get_reply(&ns, &metric, &selector) {
-        Ok(reply) => json_bytes_response(StatusCode::OK, Body::from(reply)),
-        Err(e) => e.to_status(&metric).into_response(),
+    match state.provider.get_reply(ns, &metric, &selector) {
+        Ok(reply) => served(reply),
+        Err(e) => e.to_status(&metric).into_response().map(Either::Right),
     }
+}
+
+/// A 200 with a served reply's bytes (their length is written by hyper, see `secure::top_level`).
+fn served(reply: Bytes) -> http::Response<ReplyBody> {
+    let mut resp = http::Response::new(Either::Left(Full::new(reply)));
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp
 }
 
 fn label_selector(query: &str) -> Result<LabelSelector, ApiError> {
@@ -137,8 +178,12 @@ fn percent_decode(s: &str) -> Cow<'_, str> {
 }
 
 /// `str::to_lowercase`, without copying a name that is lowercase ASCII already.
-fn lowercase(s: Cow<'_, str>) -> Cow<'_, str> {
-    if s.is_ascii() && !s.bytes().any(|b| b.is_ascii_uppercase()) { s } else { Cow::Owned(s.to_lowercase()) }
+fn lowercase(s: &str) -> Cow<'_, str> {
+    if s.is_ascii() && !s.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(s.to_lowercase())
+    }
 }
 
 /// Serialised straight into one buffer sized for a typical body.
@@ -147,11 +192,7 @@ fn json_response(code: StatusCode, body: &impl serde::Serialize) -> Response {
     if serde_json::to_writer(&mut buf, body).is_err() {
         buf = b"{}".to_vec();
     }
-    json_bytes_response(code, Body::from(buf))
-}
-
-fn json_bytes_response(code: StatusCode, body: Body) -> Response {
-    let mut resp = Response::new(body);
+    let mut resp = Response::new(Body::from(buf));
     *resp.status_mut() = code;
     resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     resp

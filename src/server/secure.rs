@@ -14,6 +14,7 @@ use axum::body::{Body, Bytes, HttpBody};
 use axum::http::{HeaderValue, Method, Request, header};
 use axum::response::Response;
 use futures::future::BoxFuture;
+use http_body_util::Either;
 use tokio::sync::watch;
 use tower::Service;
 
@@ -21,7 +22,7 @@ use super::MetricsProvider;
 use super::auth::{Authenticator, AuthnOptions, Authorizer, AuthzOptions};
 use super::gate::{self, ConnectionTrust, Gate};
 use super::health::{Check, HealthChecks};
-use super::routes::{self, ApiState};
+use super::routes::{self, ApiState, MetricRead, ReplyBody};
 use super::serve::watch_auth_config;
 use super::telemetry::Telemetry;
 use super::tls::{ClientCaStore, PeerCertificates};
@@ -104,9 +105,9 @@ where
     B: HttpBody<Data = Bytes> + Send + 'static,
     B::Error: Into<axum::BoxError>,
 {
-    type Response = Response;
+    type Response = Response<ReplyBody>;
     type Error = Infallible;
-    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+    type Future = BoxFuture<'static, Result<Response<ReplyBody>, Infallible>>;
 
     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         Poll::Ready(Ok(()))
@@ -127,16 +128,17 @@ where
                     resp.status().as_u16(),
                     started.elapsed(),
                 );
-                Ok(top_level(&req.method, resp))
+                Ok(top_level(&req.method, resp.map(Either::Right)))
             });
         }
         // The routes never read a request body.
         Box::pin(async move {
             let route = routes::route_label(req.uri.path());
             let started = Instant::now();
-            let resp = match gate::admit(&shared.gate, &conn, &req).await {
-                Ok(()) => routes::respond(&shared.state, &req.method, &req.uri, &req.headers),
-                Err(refused) => refused,
+            let read = MetricRead::parse(req.uri.path());
+            let resp = match gate::admit(&shared.gate, &conn, &req, read.as_ref()).await {
+                Ok(()) => routes::respond(&shared.state, &req.method, &req.uri, &req.headers, read.as_ref()),
+                Err(refused) => refused.map(Either::Right),
             };
             shared.telemetry.observe_request(route, resp.status().as_u16(), started.elapsed());
             Ok(top_level(&req.method, resp))
@@ -144,43 +146,110 @@ where
     }
 }
 
-/// What axum's router does to every response it returns (`RouteFuture` at the top level).
-fn top_level(method: &Method, mut resp: Response) -> Response {
-    if !resp.headers().contains_key(header::CONTENT_LENGTH)
+/// What axum's router does to every response it returns (`RouteFuture` at the top level), except
+/// the `content-length` of a served metric reply to a GET: hyper writes that one itself from the
+/// body's exact size (HTTP/1.1 after the map's headers, where the inserted header would be too;
+/// HTTP/2 into the map), so the bytes sent are the same without formatting the number here.
+fn top_level(method: &Method, mut resp: Response<ReplyBody>) -> Response<ReplyBody> {
+    let hyper_writes_length = matches!(resp.body(), Either::Left(_)) && method != Method::HEAD;
+    if !hyper_writes_length
+        && !resp.headers().contains_key(header::CONTENT_LENGTH)
         && let Some(size) = resp.body().size_hint().exact()
     {
         resp.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(size));
     }
     if method == Method::HEAD {
-        *resp.body_mut() = Body::empty();
+        *resp.body_mut() = Either::Right(Body::empty());
     }
     resp
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use axum::http::StatusCode;
     use axum::response::IntoResponse;
 
     use super::*;
 
-    async fn body(resp: Response) -> String {
-        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.expect("body");
+    async fn body(resp: Response<ReplyBody>) -> String {
+        let bytes = axum::body::to_bytes(Body::new(resp.into_body()), usize::MAX).await.expect("body");
         String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    fn other(resp: impl IntoResponse) -> Response<ReplyBody> {
+        resp.into_response().map(Either::Right)
     }
 
     #[tokio::test]
     async fn responses_get_a_content_length_and_head_gets_no_body() {
-        let get = top_level(&Method::GET, (StatusCode::OK, "hello").into_response());
+        let get = top_level(&Method::GET, other((StatusCode::OK, "hello")));
         assert_eq!(get.headers()[header::CONTENT_LENGTH], "5");
         assert_eq!(body(get).await, "hello");
-        let head = top_level(&Method::HEAD, (StatusCode::OK, "hello").into_response());
+        let head = top_level(&Method::HEAD, other((StatusCode::OK, "hello")));
         assert_eq!(head.headers()[header::CONTENT_LENGTH], "5", "the length the GET would have");
         assert_eq!(body(head).await, "");
-        let empty = top_level(&Method::GET, StatusCode::NOT_MODIFIED.into_response());
+        let empty = top_level(&Method::GET, other(StatusCode::NOT_MODIFIED));
         assert_eq!(empty.headers()[header::CONTENT_LENGTH], "0");
-        let mut preset = (StatusCode::OK, "hello").into_response();
+        let mut preset = other((StatusCode::OK, "hello"));
         preset.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from_static("5"));
         assert_eq!(top_level(&Method::GET, preset).headers().get_all(header::CONTENT_LENGTH).iter().count(), 1);
+        let head = top_level(&Method::HEAD, served(Bytes::from_static(b"hello")));
+        assert_eq!(head.headers()[header::CONTENT_LENGTH], "5", "a served reply's HEAD too");
+        assert_eq!(body(head).await, "");
+    }
+
+    fn served(body: Bytes) -> Response<ReplyBody> {
+        let mut resp = Response::new(Either::Left(http_body_util::Full::new(body)));
+        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        resp
+    }
+
+    /// What hyper's HTTP/1.1 server sends on a keep-alive connection for `resp` as `top_level`
+    /// leaves it, the date line left out (it changes with the second).
+    async fn on_the_wire(method: &Method, resp: Response<ReplyBody>, body_len: usize) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (mut client, server) = tokio::io::duplex(64 * 1024);
+        let resp = std::sync::Mutex::new(Some(resp));
+        let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+            let resp = resp.lock().expect("lock").take().expect("one request");
+            std::future::ready(Ok::<_, Infallible>(top_level(req.method(), resp)))
+        });
+        let conn = tokio::spawn(
+            hyper::server::conn::http1::Builder::new().serve_connection(hyper_util::rt::TokioIo::new(server), service),
+        );
+        client.write_all(format!("{method} /m HTTP/1.1\r\nhost: x\r\n\r\n").as_bytes()).await.expect("write");
+        let mut out = Vec::new();
+        let complete = |out: &[u8]| {
+            let end = out.windows(4).position(|w| w == b"\r\n\r\n");
+            end.is_some_and(|e| out.len() >= e + 4 + body_len)
+        };
+        while !complete(&out) {
+            let mut chunk = [0u8; 1024];
+            let n = tokio::time::timeout(Duration::from_secs(10), client.read(&mut chunk))
+                .await
+                .expect("reply")
+                .expect("read");
+            assert!(n > 0, "connection closed after {:?}", String::from_utf8_lossy(&out));
+            out.extend_from_slice(&chunk[..n]);
+        }
+        conn.abort();
+        let text = String::from_utf8(out).expect("UTF-8");
+        text.split("\r\n").filter(|l| !l.starts_with("date:")).collect::<Vec<_>>().join("\r\n")
+    }
+
+    #[tokio::test]
+    async fn a_served_reply_goes_out_as_the_same_bytes_as_a_boxed_body_with_axums_length() {
+        let reply = Bytes::from_static(br#"{"kind":"ExternalMetricValueList","items":[]}"#);
+        for method in [Method::GET, Method::HEAD] {
+            let boxed = served(reply.clone()).map(|b| Either::Right(Body::new(b)));
+            let body_len = if method == Method::GET { reply.len() } else { 0 };
+            let ours = on_the_wire(&method, served(reply.clone()), body_len).await;
+            let axums = on_the_wire(&method, boxed, body_len).await;
+            assert_eq!(ours, axums, "{method}");
+            assert_eq!(ours.matches("content-length: 45\r\n").count(), 1, "{method}: {ours}");
+            assert_eq!(ours.ends_with(std::str::from_utf8(&reply).unwrap()), method == Method::GET, "{method}: {ours}");
+        }
     }
 }

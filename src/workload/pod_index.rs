@@ -7,6 +7,7 @@
 //! keeps one copy of each distinct value ([`Shared`]) and its entries point at it: a tracked pod
 //! costs its name, one table slot and a few pointers.
 
+mod feed;
 mod fields;
 mod list_watch;
 mod watches;
@@ -17,6 +18,7 @@ use std::collections::HashMap;
 
 use parking_lot::RwLock;
 
+pub use feed::TargetFeed;
 pub use fields::{
     AppliedNotice, ContainerResourceEntry, EVENT_ANNOTATION, PodEntry, PodFields, PodOwner, PodPhase, RESTART_ON_CPU,
     RESTART_ON_MEMORY, REVISION_LABEL, ResizeState, revision_hash,

@@ -92,7 +92,7 @@ impl PodIndex {
     /// A pod of any target.
     pub fn get(&self, namespace: &str, name: &str) -> Option<PodEntry> {
         let targets = self.targets.read();
-        let mut of_ns = targets.iter().filter(|(t, _)| t.namespace == namespace);
+        let mut of_ns = targets.iter().filter(|(t, _)| &*t.namespace == namespace);
         of_ns.find_map(|(_, t)| t.pods.get(name).cloned())
     }
 

@@ -67,5 +67,5 @@ fn entry_of<'a>(target: &TargetKey, pod: &'a PodFields) -> Option<(&'a str, PodE
     let workload = owner::resolve(&first.api_version, &first.kind, &first.name, |k| {
         labels.and_then(|l| l.get(k)).map(|v| v.as_str())
     });
-    (workload.kind == target.kind && workload.name == target.name).then(|| (name, pod.entry()))
+    (workload.kind == *target.kind && workload.name == *target.name).then(|| (name, pod.entry()))
 }

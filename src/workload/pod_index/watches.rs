@@ -85,7 +85,7 @@ async fn selector_with_retry(client: &kube::Client, target: &TargetKey) -> Strin
 }
 
 async fn workload_selector(client: &kube::Client, target: &TargetKey) -> Result<String, String> {
-    let (group, version) = target.api_version.rsplit_once('/').unwrap_or(("", target.api_version.as_str()));
+    let (group, version) = target.api_version.rsplit_once('/').unwrap_or(("", &target.api_version));
     let gvk = GroupVersionKind::gvk(group, version, &target.kind);
     let (resource, _) = kube::discovery::pinned_kind(client, &gvk)
         .await

@@ -113,7 +113,6 @@ fn restore_status(internal: &mut PodAutoscalerInternal, status: &DatadogPodAutos
     for condition in status.conditions.iter().flatten() {
         restore_condition(internal, condition);
     }
-    internal.conditions = status.conditions.clone().unwrap_or_default();
 }
 
 /// The message of a condition (older writers put it in `reason`).

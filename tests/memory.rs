@@ -197,3 +197,4 @@ fn the_parts_of_a_dpa_target_stay_within_their_guards() {
         assert!(heap.per(DPAS) <= guard, "{what}: {:.0} B per target > guard {guard:.0} B", heap.per(DPAS));
     }
 }
+

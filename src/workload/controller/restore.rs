@@ -129,7 +129,7 @@ fn error_of(c: &DpaCondition, default: Reason) -> ConditionError {
 
 fn restore_condition(internal: &mut PodAutoscalerInternal, c: &DpaCondition) {
     let (is_true, is_false) = (c.status == "True", c.status == "False");
-    match c.type_.as_str() {
+    match &*c.type_ {
         ERROR if is_true => match c.reason.as_deref().and_then(Reason::parse) {
             Some(Reason::RecommendationError) | None => internal.active.error = Some(message(c)),
             Some(reason) => internal.error = Some(ConditionError::new(reason, message(c))),

@@ -10,7 +10,7 @@ use k8s_openapi::jiff::Timestamp;
 
 use crate::apimachinery::quantity::milli_value;
 use crate::workload::crd::{
-    ContainerResources, DatadogPodAutoscalerStatus, DpaCondition, HorizontalStatus, HorizontalTarget, VerticalStatus,
+    ContainerResources, condition_text, DatadogPodAutoscalerStatus, DpaCondition, HorizontalStatus, HorizontalTarget, VerticalStatus,
     VerticalTarget,
 };
 use crate::workload::model::{ConditionError, PodAutoscalerInternal, Reason, VerticalValues};
@@ -66,8 +66,8 @@ impl Conditions<'_> {
             prior.and_then(|c| c.last_transition_time.clone()).or_else(|| Some(self.now.clone()));
         let text = |s: Option<&str>| s.filter(|s| !s.is_empty()).map(str::to_string);
         self.built.push(DpaCondition {
-            type_: type_.to_string(),
-            status: status.as_str().to_string(),
+            type_: condition_text(type_),
+            status: condition_text(status.as_str()),
             last_transition_time,
             reason: text(reason),
             message: text(message),

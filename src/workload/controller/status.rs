@@ -104,8 +104,8 @@ pub fn build(
     let previous_conditions = previous.and_then(|s| s.conditions.as_deref()).unwrap_or_default();
     DatadogPodAutoscalerStatus {
         current_replicas: dpa.current_replicas,
-        horizontal: horizontal(dpa),
-        vertical: vertical(dpa),
+        horizontal: horizontal(dpa).map(Box::new),
+        vertical: vertical(dpa).map(Box::new),
         options: previous.and_then(|s| s.options.clone()),
         conditions: Some(conditions(dpa, status_time(now), previous_conditions)),
     }

@@ -165,7 +165,7 @@ mod tests {
 
     fn entry() -> PodEntry {
         PodEntry {
-            owner: Some(PodOwner { kind: "ReplicaSet".into(), name: "web-1".into() }),
+            owner: Some(std::sync::Arc::new(PodOwner { kind: "ReplicaSet".into(), name: "web-1".into() })),
             rec_id: None,
             containers: Vec::new().into(),
             phase: Default::default(),

@@ -187,7 +187,8 @@ async fn remote_dpas_are_created_updated_and_deleted_from_the_store() {
     .await;
     let created = api.get("remote-web").await.unwrap();
     assert_eq!(created.spec.target_ref.name, "web");
-    let types: Vec<String> = created.status.unwrap().conditions.unwrap().into_iter().map(|c| c.type_.into_owned()).collect();
+    let types: Vec<String> =
+        created.status.unwrap().conditions.unwrap().into_iter().map(|c| c.type_.into_owned()).collect();
     assert_eq!(
         types,
         [

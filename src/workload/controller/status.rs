@@ -10,8 +10,8 @@ use k8s_openapi::jiff::Timestamp;
 
 use crate::apimachinery::quantity::milli_value;
 use crate::workload::crd::{
-    ContainerResources, condition_text, DatadogPodAutoscalerStatus, DpaCondition, HorizontalStatus, HorizontalTarget, VerticalStatus,
-    VerticalTarget,
+    ContainerResources, DatadogPodAutoscalerStatus, DpaCondition, HorizontalStatus, HorizontalTarget, VerticalStatus,
+    VerticalTarget, condition_text,
 };
 use crate::workload::model::{ConditionError, PodAutoscalerInternal, Reason, VerticalValues};
 use crate::workload::vertical::{VerticalInputs, constrain};

@@ -46,7 +46,7 @@ const PODS_PER_DPA: usize = 10;
 
 /// Regression guards, chunk bytes per DPA target: the values measured when they were set + 25 %.
 const OBJECT_STORE_GUARD: f64 = 1.25 * 2_453.0;
-const DPA_STORE_GUARD: f64 = 1.25 * 1_439.0;
+const DPA_STORE_GUARD: f64 = 1.25 * 1_295.0;
 const INTERNAL_GUARD: f64 = 1.25 * 2_117.0;
 const POD_INDEX_TARGET_GUARD: f64 = 1.25 * 640.0;
 

@@ -79,8 +79,9 @@ pub struct DpaEntry {
     pub mode: ApplyPolicyMode,
     pub update_strategy: Option<UpdateStrategy>,
     /// The active vertical recommendation: `status.vertical.target`, or on the leader the target
-    /// its controller is about to write ([`DpaStore::set_pending_vertical`]).
-    pub vertical: Option<VerticalTarget>,
+    /// its controller is about to write ([`DpaStore::set_pending_vertical`]). Boxed: most DPAs
+    /// have none, and inline it would cost every entry its size (tests/memory.rs).
+    pub vertical: Option<Box<VerticalTarget>>,
     /// The pause annotation is set: pods get no recommendation.
     pub paused: bool,
     /// Constraints, forced resources and burstable mode, re-applied by the webhook to
@@ -147,7 +148,12 @@ impl DpaEntry {
             target: TargetKey::of(&namespace, &spec.target_ref),
             mode: policy.and_then(|p| p.mode).unwrap_or_default(),
             update_strategy: policy.and_then(|p| p.update.as_ref()).and_then(|u| u.strategy),
-            vertical: dpa.status.as_ref().and_then(|s| s.vertical.as_ref()).and_then(|v| v.target.clone()),
+            vertical: dpa
+                .status
+                .as_ref()
+                .and_then(|s| s.vertical.as_ref())
+                .and_then(|v| v.target.clone())
+                .map(Box::new),
             namespace,
             name,
             webhook: Derived::default(),
@@ -185,7 +191,7 @@ impl Entries {
             Some((kept, _)) => kept.clone(),
             None => (entry.target.namespace.clone(), entry.name.as_str().into()),
         };
-        if self.pending.get(&key).is_some_and(|p| same_version(p.as_ref(), entry.vertical.as_ref())) {
+        if self.pending.get(&key).is_some_and(|p| same_version(p.as_ref(), entry.vertical.as_deref())) {
             self.pending.remove(&key);
         }
         self.remove_entry(&key);
@@ -213,7 +219,7 @@ impl Entries {
     fn refresh_view(&mut self, key: &Key) {
         match (self.by_key.get(key), self.pending.get(key)) {
             (Some(entry), Some(vertical)) => {
-                let view = Arc::new(DpaEntry { vertical: vertical.clone(), ..DpaEntry::clone(entry) });
+                let view = Arc::new(DpaEntry { vertical: vertical.clone().map(Box::new), ..DpaEntry::clone(entry) });
                 self.views.insert(key.clone(), view);
             }
             _ => {
@@ -323,7 +329,7 @@ impl DpaStore {
     pub fn set_pending_vertical(&self, namespace: &str, name: &str, target: Option<VerticalTarget>) {
         let key = key(namespace, name);
         let mut entries = self.entries.write();
-        let watched = entries.by_key.get(&key).map(|e| e.vertical.as_ref());
+        let watched = entries.by_key.get(&key).map(|e| e.vertical.as_deref());
         if watched.is_some_and(|w| same_version(w, target.as_ref())) {
             entries.set_pending(key, None);
         } else {
@@ -399,7 +405,7 @@ mod tests {
     }
 
     fn with_status(version: &str) -> DpaEntry {
-        DpaEntry { vertical: Some(target(version)), ..entry("prod", "a", "web") }
+        DpaEntry { vertical: Some(Box::new(target(version))), ..entry("prod", "a", "web") }
     }
 
     fn seen(store: &DpaStore) -> (Option<String>, Vec<Option<String>>) {

@@ -15,14 +15,28 @@ use tokio::sync::watch;
 use super::crd::{ApplyPolicyMode, DatadogPodAutoscaler, UpdateStrategy, VerticalTarget};
 use super::vertical::{VerticalInputs, is_paused};
 
-/// A workload a DPA targets: `targetRef` qualified by the DPA's namespace.
+/// A workload a DPA targets: `targetRef` qualified by the DPA's namespace. Its names are shared
+/// (`Arc<str>`): the key is copied into the DPA store's indexes, the published target set, the
+/// pod index and the target's watch, and each copy is then a few pointers (tests/memory.rs).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TargetKey {
-    pub namespace: String,
+    pub namespace: Arc<str>,
     /// `targetRef.apiVersion` (empty when the DPA leaves it out).
-    pub api_version: String,
-    pub kind: String,
-    pub name: String,
+    pub api_version: Arc<str>,
+    pub kind: Arc<str>,
+    pub name: Arc<str>,
+}
+
+impl TargetKey {
+    pub fn new(namespace: &str, api_version: &str, kind: &str, name: &str) -> Self {
+        TargetKey { namespace: namespace.into(), api_version: api_version.into(), kind: kind.into(), name: name.into() }
+    }
+
+    /// The workload `target_ref` names, in `namespace`.
+    pub fn of(namespace: &str, target_ref: &super::crd::TargetRef) -> Self {
+        let api_version = target_ref.api_version.as_deref().unwrap_or_default();
+        TargetKey::new(namespace, api_version, &target_ref.kind, &target_ref.name)
+    }
 }
 
 impl std::fmt::Display for TargetKey {
@@ -43,10 +57,10 @@ pub struct TargetRef<'a> {
 
 impl Equivalent<TargetKey> for TargetRef<'_> {
     fn equivalent(&self, key: &TargetKey) -> bool {
-        self.namespace == key.namespace
-            && self.api_version == key.api_version
-            && self.kind == key.kind
-            && self.name == key.name
+        self.namespace == &*key.namespace
+            && self.api_version == &*key.api_version
+            && self.kind == &*key.kind
+            && self.name == &*key.name
     }
 }
 
@@ -65,8 +79,9 @@ pub struct DpaEntry {
     pub mode: ApplyPolicyMode,
     pub update_strategy: Option<UpdateStrategy>,
     /// The active vertical recommendation: `status.vertical.target`, or on the leader the target
-    /// its controller is about to write ([`DpaStore::set_pending_vertical`]).
-    pub vertical: Option<VerticalTarget>,
+    /// its controller is about to write ([`DpaStore::set_pending_vertical`]). Boxed: most DPAs
+    /// have none, and inline it would cost every entry its size (tests/memory.rs).
+    pub vertical: Option<Box<VerticalTarget>>,
     /// The pause annotation is set: pods get no recommendation.
     pub paused: bool,
     /// Constraints, forced resources and burstable mode, re-applied by the webhook to
@@ -130,15 +145,15 @@ impl DpaEntry {
         Ok(DpaEntry {
             paused: is_paused(&annotations),
             vertical_inputs: VerticalInputs::of(spec, &annotations),
-            target: TargetKey {
-                namespace: namespace.clone(),
-                api_version: spec.target_ref.api_version.clone().unwrap_or_default(),
-                kind: spec.target_ref.kind.clone(),
-                name: spec.target_ref.name.clone(),
-            },
+            target: TargetKey::of(&namespace, &spec.target_ref),
             mode: policy.and_then(|p| p.mode).unwrap_or_default(),
             update_strategy: policy.and_then(|p| p.update.as_ref()).and_then(|u| u.strategy),
-            vertical: dpa.status.as_ref().and_then(|s| s.vertical.as_ref()).and_then(|v| v.target.clone()),
+            vertical: dpa
+                .status
+                .as_ref()
+                .and_then(|s| s.vertical.as_ref())
+                .and_then(|v| v.target.clone())
+                .map(Box::new),
             namespace,
             name,
             webhook: Derived::default(),
@@ -151,7 +166,13 @@ impl DpaEntry {
     }
 }
 
-type Key = (String, String);
+/// `(namespace, name)`; the namespace is the target's, and one copy of the name serves both
+/// indexes.
+type Key = (Arc<str>, Arc<str>);
+
+fn key(namespace: &str, name: &str) -> Key {
+    (namespace.into(), name.into())
+}
 
 #[derive(Default)]
 struct Entries {
@@ -166,8 +187,11 @@ struct Entries {
 
 impl Entries {
     fn insert(&mut self, entry: Arc<DpaEntry>) {
-        let key = (entry.namespace.clone(), entry.name.clone());
-        if self.pending.get(&key).is_some_and(|p| same_version(p.as_ref(), entry.vertical.as_ref())) {
+        let key = match self.by_key.get_key_value(&key(&entry.namespace, &entry.name)) {
+            Some((kept, _)) => kept.clone(),
+            None => (entry.target.namespace.clone(), entry.name.as_str().into()),
+        };
+        if self.pending.get(&key).is_some_and(|p| same_version(p.as_ref(), entry.vertical.as_deref())) {
             self.pending.remove(&key);
         }
         self.remove_entry(&key);
@@ -195,7 +219,7 @@ impl Entries {
     fn refresh_view(&mut self, key: &Key) {
         match (self.by_key.get(key), self.pending.get(key)) {
             (Some(entry), Some(vertical)) => {
-                let view = Arc::new(DpaEntry { vertical: vertical.clone(), ..DpaEntry::clone(entry) });
+                let view = Arc::new(DpaEntry { vertical: vertical.clone().map(Box::new), ..DpaEntry::clone(entry) });
                 self.views.insert(key.clone(), view);
             }
             _ => {
@@ -243,7 +267,7 @@ impl DpaStore {
     }
 
     pub fn remove(&self, namespace: &str, name: &str) {
-        self.entries.write().remove(&(namespace.to_string(), name.to_string()));
+        self.entries.write().remove(&key(namespace, name));
         self.publish_targets();
     }
 
@@ -278,7 +302,7 @@ impl DpaStore {
     }
 
     pub fn get(&self, namespace: &str, name: &str) -> Option<Arc<DpaEntry>> {
-        let key = (namespace.to_string(), name.to_string());
+        let key = key(namespace, name);
         let entries = self.entries.read();
         entries.by_key.get(&key).map(|e| entries.view(&key, e))
     }
@@ -303,9 +327,9 @@ impl DpaStore {
     /// webhook reads the leader's internal store). It stands in for `status.vertical.target`
     /// until the watched status carries the same version; nothing is stored when it already does.
     pub fn set_pending_vertical(&self, namespace: &str, name: &str, target: Option<VerticalTarget>) {
-        let key = (namespace.to_string(), name.to_string());
+        let key = key(namespace, name);
         let mut entries = self.entries.write();
-        let watched = entries.by_key.get(&key).map(|e| e.vertical.as_ref());
+        let watched = entries.by_key.get(&key).map(|e| e.vertical.as_deref());
         if watched.is_some_and(|w| same_version(w, target.as_ref())) {
             entries.set_pending(key, None);
         } else {
@@ -316,7 +340,7 @@ impl DpaStore {
     /// Forgets the pending vertical target of a DPA (this process no longer leads): the webhook
     /// answers from `status` again.
     pub fn clear_pending_vertical(&self, namespace: &str, name: &str) {
-        self.entries.write().set_pending((namespace.to_string(), name.to_string()), None);
+        self.entries.write().set_pending(key(namespace, name), None);
     }
 
     /// The set of targets, updated on every change.
@@ -369,7 +393,7 @@ mod tests {
         assert!(!rx.borrow().contains(&web));
         assert_eq!(store.for_target(&web), vec![]);
         store.upsert(entry("prod", "c", "web"));
-        assert_eq!(rx.borrow().iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["web"], "c moved from api to web");
+        assert_eq!(rx.borrow().iter().map(|t| &*t.name).collect::<Vec<_>>(), ["web"], "c moved from api to web");
         assert_eq!(store.get("prod", "c").unwrap().id(), "prod/c");
     }
 
@@ -381,7 +405,7 @@ mod tests {
     }
 
     fn with_status(version: &str) -> DpaEntry {
-        DpaEntry { vertical: Some(target(version)), ..entry("prod", "a", "web") }
+        DpaEntry { vertical: Some(Box::new(target(version))), ..entry("prod", "a", "web") }
     }
 
     fn seen(store: &DpaStore) -> (Option<String>, Vec<Option<String>>) {

@@ -17,9 +17,7 @@ use kube::core::GroupVersionKind;
 use parking_lot::RwLock;
 use tokio::sync::broadcast;
 
-use super::crd::{
-    ContainerResources, DatadogPodAutoscalerSpec, DpaCondition, HorizontalAction, HorizontalTarget, VerticalAction,
-};
+use super::crd::{ContainerResources, DatadogPodAutoscalerSpec, HorizontalAction, HorizontalTarget, VerticalAction};
 
 /// `<namespace>/<name>` of a DPA.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -322,8 +320,9 @@ pub struct PodAutoscalerInternal {
     /// Parsed from `targetRef.apiVersion` + `kind`.
     pub target_gvk: Option<GroupVersionKind>,
     pub custom_recommender: Option<CustomRecommenderConfig>,
-    /// The conditions last written, so unchanged ones keep their `lastTransitionTime`.
-    pub conditions: Vec<DpaCondition>,
+    // No copy of the conditions: the status builder keeps `lastTransitionTime` from the watched
+    // object's status, and a copy here was never read but cost ~1.4 KiB per DPA on every
+    // replica (tests/memory.rs).
 }
 
 impl PodAutoscalerInternal {
@@ -356,7 +355,6 @@ impl PodAutoscalerInternal {
             deleted: false,
             target_gvk: None,
             custom_recommender: None,
-            conditions: Vec::new(),
         }
     }
 

@@ -7,6 +7,7 @@
 //! keeps one copy of each distinct value ([`Shared`]) and its entries point at it: a tracked pod
 //! costs its name, one table slot and a few pointers.
 
+mod feed;
 mod fields;
 mod list_watch;
 mod watches;
@@ -17,6 +18,7 @@ use std::collections::HashMap;
 
 use parking_lot::RwLock;
 
+pub use feed::TargetFeed;
 pub use fields::{
     AppliedNotice, ContainerResourceEntry, EVENT_ANNOTATION, PodEntry, PodFields, PodOwner, PodPhase, RESTART_ON_CPU,
     RESTART_ON_MEMORY, REVISION_LABEL, ResizeState, revision_hash,
@@ -90,7 +92,7 @@ impl PodIndex {
     /// A pod of any target.
     pub fn get(&self, namespace: &str, name: &str) -> Option<PodEntry> {
         let targets = self.targets.read();
-        let mut of_ns = targets.iter().filter(|(t, _)| t.namespace == namespace);
+        let mut of_ns = targets.iter().filter(|(t, _)| &*t.namespace == namespace);
         of_ns.find_map(|(_, t)| t.pods.get(name).cloned())
     }
 
@@ -163,7 +165,7 @@ mod tests {
 
     fn entry() -> PodEntry {
         PodEntry {
-            owner: Some(PodOwner { kind: "ReplicaSet".into(), name: "web-1".into() }),
+            owner: Some(std::sync::Arc::new(PodOwner { kind: "ReplicaSet".into(), name: "web-1".into() })),
             rec_id: None,
             containers: Vec::new().into(),
             phase: Default::default(),

@@ -207,13 +207,7 @@ pub fn patching_strategy(dpa: &PodAutoscalerInternal, values: &VerticalValues) -
 
 /// The DPA's target workload, keyed as the pod index keys it.
 pub fn target_of(dpa: &PodAutoscalerInternal) -> TargetKey {
-    let target = &dpa.spec.target_ref;
-    TargetKey {
-        namespace: dpa.namespace.clone(),
-        api_version: target.api_version.clone().unwrap_or_default(),
-        kind: target.kind.clone(),
-        name: target.name.clone(),
-    }
+    TargetKey::of(&dpa.namespace, &dpa.spec.target_ref)
 }
 
 fn gvk_string(dpa: &PodAutoscalerInternal) -> String {

@@ -133,7 +133,7 @@ async fn condition(client: &kube::Client, name: &str, type_: &str) -> Option<(St
     let dpa = dpas(client).get_opt(name).await.ok()??;
     let conditions = dpa.status?.conditions?;
     let c = conditions.into_iter().find(|c| c.type_ == type_)?;
-    Some((c.status, c.reason, c.message))
+    Some((c.status.into_owned(), c.reason, c.message))
 }
 
 async fn wait_condition(
@@ -187,7 +187,8 @@ async fn remote_dpas_are_created_updated_and_deleted_from_the_store() {
     .await;
     let created = api.get("remote-web").await.unwrap();
     assert_eq!(created.spec.target_ref.name, "web");
-    let types: Vec<String> = created.status.unwrap().conditions.unwrap().into_iter().map(|c| c.type_).collect();
+    let types: Vec<String> =
+        created.status.unwrap().conditions.unwrap().into_iter().map(|c| c.type_.into_owned()).collect();
     assert_eq!(
         types,
         [

@@ -187,7 +187,7 @@ async fn the_pod_index_fills_through_one_connection() {
         namespace: "default".into(),
         api_version: "apps/v1".into(),
         kind: "Deployment".into(),
-        name: format!("app-{i}"),
+        name: format!("app-{i}").into(),
     };
     eventually("the 4 targets' pods indexed", || async {
         (0..4).all(|i| stack.pods.synced(&target(i)) && stack.pods.pods_of(&target(i)).len() == 2)

@@ -222,12 +222,7 @@ impl Inner {
 
     /// `currentReplicas` = the target's pods in the index, once its watch has listed.
     fn count_replicas(&self, dpa: &mut PodAutoscalerInternal) {
-        let target = TargetKey {
-            namespace: dpa.namespace.clone(),
-            api_version: dpa.spec.target_ref.api_version.clone().unwrap_or_default(),
-            kind: dpa.spec.target_ref.kind.clone(),
-            name: dpa.spec.target_ref.name.clone(),
-        };
+        let target = TargetKey::of(&dpa.namespace, &dpa.spec.target_ref);
         if self.ctx.pods.synced(&target) {
             dpa.current_replicas = Some(i32::try_from(self.ctx.pods.count(&target)).unwrap_or(i32::MAX));
         }

@@ -113,7 +113,6 @@ fn restore_status(internal: &mut PodAutoscalerInternal, status: &DatadogPodAutos
     for condition in status.conditions.iter().flatten() {
         restore_condition(internal, condition);
     }
-    internal.conditions = status.conditions.clone().unwrap_or_default();
 }
 
 /// The message of a condition (older writers put it in `reason`).
@@ -130,7 +129,7 @@ fn error_of(c: &DpaCondition, default: Reason) -> ConditionError {
 
 fn restore_condition(internal: &mut PodAutoscalerInternal, c: &DpaCondition) {
     let (is_true, is_false) = (c.status == "True", c.status == "False");
-    match c.type_.as_str() {
+    match &*c.type_ {
         ERROR if is_true => match c.reason.as_deref().and_then(Reason::parse) {
             Some(Reason::RecommendationError) | None => internal.active.error = Some(message(c)),
             Some(reason) => internal.error = Some(ConditionError::new(reason, message(c))),

@@ -11,7 +11,7 @@ use k8s_openapi::jiff::Timestamp;
 use crate::apimachinery::quantity::milli_value;
 use crate::workload::crd::{
     ContainerResources, DatadogPodAutoscalerStatus, DpaCondition, HorizontalStatus, HorizontalTarget, VerticalStatus,
-    VerticalTarget,
+    VerticalTarget, condition_text,
 };
 use crate::workload::model::{ConditionError, PodAutoscalerInternal, Reason, VerticalValues};
 use crate::workload::vertical::{VerticalInputs, constrain};
@@ -66,8 +66,8 @@ impl Conditions<'_> {
             prior.and_then(|c| c.last_transition_time.clone()).or_else(|| Some(self.now.clone()));
         let text = |s: Option<&str>| s.filter(|s| !s.is_empty()).map(str::to_string);
         self.built.push(DpaCondition {
-            type_: type_.to_string(),
-            status: status.as_str().to_string(),
+            type_: condition_text(type_),
+            status: condition_text(status.as_str()),
             last_transition_time,
             reason: text(reason),
             message: text(message),
@@ -104,8 +104,8 @@ pub fn build(
     let previous_conditions = previous.and_then(|s| s.conditions.as_deref()).unwrap_or_default();
     DatadogPodAutoscalerStatus {
         current_replicas: dpa.current_replicas,
-        horizontal: horizontal(dpa),
-        vertical: vertical(dpa),
+        horizontal: horizontal(dpa).map(Box::new),
+        vertical: vertical(dpa).map(Box::new),
         options: previous.and_then(|s| s.options.clone()),
         conditions: Some(conditions(dpa, status_time(now), previous_conditions)),
     }

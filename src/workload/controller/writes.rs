@@ -124,7 +124,7 @@ pub async fn delete(
 }
 
 /// Writes the status built from `dpa` unless it equals the object's (as JSON: times at second
-/// precision, quantities as written); records the conditions in `dpa`. Returns whether it wrote.
+/// precision, quantities as written). Returns whether it wrote.
 pub async fn write_status(
     ctx: &Context,
     dpa: &mut PodAutoscalerInternal,
@@ -132,7 +132,6 @@ pub async fn write_status(
     now: Timestamp,
 ) -> Result<bool, WriteError> {
     let built = status::build(dpa, now, object.status.as_ref());
-    dpa.conditions = built.conditions.clone().unwrap_or_default();
     if same_status(object.status.as_ref(), &built) || !ctx.is_leader() {
         return Ok(false);
     }

@@ -87,7 +87,7 @@ pub enum PodPhase {
 }
 
 /// `ownerReferences[0]` of a pod.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct PodOwner {
     pub kind: Arc<str>,
     pub name: Arc<str>,
@@ -126,7 +126,8 @@ pub enum ResizeState {
 /// What the index keeps of one pod of a DPA target.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PodEntry {
-    pub owner: Option<PodOwner>,
+    /// Shared by the target's pods with the same owner: one pointer in the entry, not two.
+    pub owner: Option<Arc<PodOwner>>,
     /// The `autoscaling.datadoghq.com/rec-id` the webhook gave the pod.
     pub rec_id: Option<Arc<str>>,
     /// Shared by the target's pods with the same resources (see [`super::PodIndex`]).
@@ -155,7 +156,7 @@ impl PodFields {
         let (resize, since) = resize_state(conditions);
         let labels = self.metadata.labels.as_ref();
         PodEntry {
-            owner: owner.map(|o| PodOwner { kind: o.kind.as_str().into(), name: o.name.as_str().into() }),
+            owner: owner.map(|o| Arc::new(PodOwner { kind: o.kind.as_str().into(), name: o.name.as_str().into() })),
             rec_id: rec_id.map(|r| r.as_str().into()),
             containers: containers.unwrap_or_default(),
             phase: phase(status.and_then(|s| s.phase.as_deref())),

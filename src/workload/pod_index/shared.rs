@@ -1,4 +1,4 @@
-//! One copy per target of the values its pods share: owner kind and name, rec-id, and the
+//! One copy per target of the values its pods share: the owner (kind and name), rec-id, and the
 //! container resources (pods of one ReplicaSet have the same ones until a resize). An entry's
 //! `Arc`s are swapped for the stored equal ones; values no pod uses any more are dropped once
 //! the store has doubled since the last clean-up, so the work stays amortised O(1) per change.
@@ -6,10 +6,11 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use super::fields::{ContainerResourceEntry, PodEntry};
+use super::fields::{ContainerResourceEntry, PodEntry, PodOwner};
 
 #[derive(Default)]
 pub(super) struct Shared {
+    owners: HashSet<Arc<PodOwner>>,
     texts: HashSet<Arc<str>>,
     containers: HashSet<Arc<[ContainerResourceEntry]>>,
     /// Values held after the last clean-up.
@@ -20,8 +21,7 @@ impl Shared {
     /// Points `pod`'s shareable values at the stored copies (storing new ones).
     pub(super) fn share(&mut self, pod: &mut PodEntry) {
         if let Some(owner) = pod.owner.as_mut() {
-            owner.kind = share(&mut self.texts, &owner.kind);
-            owner.name = share(&mut self.texts, &owner.name);
+            *owner = share(&mut self.owners, owner);
         }
         if let Some(rec_id) = pod.rec_id.as_mut() {
             *rec_id = share(&mut self.texts, rec_id);
@@ -37,13 +37,14 @@ impl Shared {
         if self.len() <= 2 * self.kept + 16 {
             return;
         }
+        self.owners.retain(|o| Arc::strong_count(o) > 1);
         self.texts.retain(|t| Arc::strong_count(t) > 1);
         self.containers.retain(|c| Arc::strong_count(c) > 1);
         self.kept = self.len();
     }
 
     fn len(&self) -> usize {
-        self.texts.len() + self.containers.len()
+        self.owners.len() + self.texts.len() + self.containers.len()
     }
 }
 
@@ -61,11 +62,10 @@ fn share<T: ?Sized + Eq + std::hash::Hash>(store: &mut HashSet<Arc<T>>, value: &
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workload::pod_index::PodOwner;
 
     fn pod(owner: &str, rec_id: &str, cpu: &str) -> PodEntry {
         PodEntry {
-            owner: Some(PodOwner { kind: "ReplicaSet".into(), name: owner.into() }),
+            owner: Some(Arc::new(PodOwner { kind: "ReplicaSet".into(), name: owner.into() })),
             rec_id: Some(rec_id.into()),
             containers: vec![ContainerResourceEntry {
                 name: "app".into(),
@@ -90,12 +90,12 @@ mod tests {
         let first = &pods[0];
         for p in &pods[1..] {
             assert!(Arc::ptr_eq(&p.containers, &first.containers));
-            assert!(Arc::ptr_eq(&p.owner.as_ref().unwrap().name, &first.owner.as_ref().unwrap().name));
+            assert!(Arc::ptr_eq(p.owner.as_ref().unwrap(), first.owner.as_ref().unwrap()));
             assert!(Arc::ptr_eq(p.rec_id.as_ref().unwrap(), first.rec_id.as_ref().unwrap()));
         }
         // Values are kept as they were: sharing changes no entry.
         assert_eq!(pods[99], pod("web-1", "r1", "100m"));
-        assert_eq!(shared.len(), 4, "kind, owner name, rec-id, one container list");
+        assert_eq!(shared.len(), 3, "owner, rec-id, one container list");
 
         // Rollouts: every pod replaced many times over; the store stays bounded by live values.
         for round in 0..50 {
@@ -104,9 +104,9 @@ mod tests {
                 shared.share(p);
             }
             shared.prune();
-            // At most two rounds' values (7) are live at a clean-up: the store stays under twice
+            // At most two rounds' values (6) are live at a clean-up: the store stays under twice
             // that plus the slack and one pod's new values, however many rounds went by.
-            assert!(shared.len() <= 2 * 7 + 16 + 3, "round {round}: {} values held", shared.len());
+            assert!(shared.len() <= 2 * 6 + 16 + 3, "round {round}: {} values held", shared.len());
         }
         assert_eq!(pods[0].owner.as_ref().unwrap().name.as_ref(), "web-49");
     }

@@ -12,17 +12,15 @@ use std::time::Duration;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::api::{Api, DynamicObject};
 use kube::core::GroupVersionKind;
-use kube::runtime::watcher::Event;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::fields::{PodEntry, PodFields};
+use super::feed::TargetFeed;
 use super::list_watch;
 use super::{PodIndex, TargetKey};
 use crate::cluster::http2::{WatchClients, WatchLease};
 use crate::workload::dpa_store::DpaStore;
 use crate::workload::gate::AutoscalingGate;
-use crate::workload::owner;
 
 /// Waits for the gate, then keeps one pod watch per target until `stop`.
 pub(crate) async fn run(
@@ -51,9 +49,8 @@ pub(crate) async fn run(
         });
         let new: Vec<TargetKey> = wanted.into_iter().filter(|t| !running.contains_key(t)).collect();
         for target in new {
-            let generation = index.add_target(&target);
-            let task = tokio::spawn(watch_target(clients.lease(), target.clone(), index.clone(), generation));
-            running.insert(target, task);
+            let feed = index.follow(target.clone());
+            running.insert(target, tokio::spawn(watch_target(clients.lease(), feed)));
         }
         tokio::select! {
             changed = targets.changed() => if changed.is_err() { break },
@@ -64,42 +61,13 @@ pub(crate) async fn run(
 }
 
 /// Runs until aborted; the lease (the watch's slot on its connection) goes with the task.
-async fn watch_target(lease: WatchLease, target: TargetKey, index: Arc<PodIndex>, generation: u64) {
+async fn watch_target(lease: WatchLease, mut feed: TargetFeed) {
     let client = lease.client();
+    let target = feed.target().clone();
     let selector = selector_with_retry(client, &target).await;
     tracing::info!(%target, %selector, "watching the target's pods");
-    let mut listing: HashMap<Box<str>, PodEntry> = HashMap::new();
     let what = target.to_string();
-    list_watch::run(client, &target.namespace, &selector, &what, |event| match event {
-        Event::Init => listing.clear(),
-        Event::InitApply(pod) => {
-            if let Some((name, entry)) = entry_of(&target, &pod) {
-                listing.insert(name.into(), entry);
-                pod.applied_notice().into_iter().for_each(|n| index.notify_applied(n));
-            }
-        }
-        Event::InitDone => index.replace(&target, generation, std::mem::take(&mut listing)),
-        Event::Apply(pod) => match entry_of(&target, &pod) {
-            Some((name, entry)) => {
-                index.insert(&target, generation, name, entry);
-                pod.applied_notice().into_iter().for_each(|n| index.notify_applied(n));
-            }
-            None => index.remove(&target, generation, pod.metadata.name.as_deref().unwrap_or_default()),
-        },
-        Event::Delete(pod) => index.remove(&target, generation, pod.metadata.name.as_deref().unwrap_or_default()),
-    })
-    .await
-}
-
-/// The pod's entry when it belongs to `target` (a selector can match other workloads' pods).
-fn entry_of<'a>(target: &TargetKey, pod: &'a PodFields) -> Option<(&'a str, PodEntry)> {
-    let name = pod.metadata.name.as_deref()?;
-    let first = pod.metadata.owner_references.as_ref()?.first()?;
-    let labels = pod.metadata.labels.as_ref();
-    let workload = owner::resolve(&first.api_version, &first.kind, &first.name, |k| {
-        labels.and_then(|l| l.get(k)).map(|v| v.as_str())
-    });
-    (workload.kind == target.kind && workload.name == target.name).then(|| (name, pod.entry()))
+    list_watch::run(client, &target.namespace, &selector, &what, |event| feed.apply(event)).await
 }
 
 /// Reads the workload's selector, retrying (1 s doubling to 60 s) while it is missing or unusable.
@@ -117,7 +85,7 @@ async fn selector_with_retry(client: &kube::Client, target: &TargetKey) -> Strin
 }
 
 async fn workload_selector(client: &kube::Client, target: &TargetKey) -> Result<String, String> {
-    let (group, version) = target.api_version.rsplit_once('/').unwrap_or(("", target.api_version.as_str()));
+    let (group, version) = target.api_version.rsplit_once('/').unwrap_or(("", &target.api_version));
     let gvk = GroupVersionKind::gvk(group, version, &target.kind);
     let (resource, _) = kube::discovery::pinned_kind(client, &gvk)
         .await
@@ -173,7 +141,7 @@ mod tests {
             kind: "Deployment".into(),
             name: "web".into(),
         };
-        let task = watch_target(clients.lease(), target, Arc::new(PodIndex::default()), 1);
+        let task = watch_target(clients.lease(), Arc::new(PodIndex::default()).follow(target));
         let size = std::mem::size_of_val(&task);
         assert!(size <= 2048, "the watch task's future is {size} bytes");
     }

@@ -84,12 +84,8 @@ fn up_to_date(current: &ManagedDpa, d: &Desired) -> bool {
 
 /// A user's DPA (another name) already targets the workload: the profile steps aside.
 fn conflicting_user_dpa(dpas: Option<&DpaStore>, key: &DpaKey, d: &Desired) -> Option<String> {
-    let target = TargetKey {
-        namespace: d.workload.namespace.clone(),
-        api_version: d.workload.kind.api_version().into(),
-        kind: d.workload.kind.kind().into(),
-        name: d.workload.name.clone(),
-    };
+    let target =
+        TargetKey::new(&d.workload.namespace, d.workload.kind.api_version(), d.workload.kind.kind(), &d.workload.name);
     dpas?.for_target(&target).into_iter().find(|e| e.name != key.name).map(|e| e.id())
 }
 

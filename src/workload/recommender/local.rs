@@ -228,13 +228,7 @@ pub fn objectives(dpa: &PodAutoscalerInternal) -> &[Objective] {
 
 /// The pod index key of the DPA's target.
 pub fn target_of(dpa: &PodAutoscalerInternal) -> TargetKey {
-    let t = &dpa.spec.target_ref;
-    TargetKey {
-        namespace: dpa.namespace.clone(),
-        api_version: t.api_version.clone().unwrap_or_default(),
-        kind: t.kind.clone(),
-        name: t.name.clone(),
-    }
+    TargetKey::of(&dpa.namespace, &dpa.spec.target_ref)
 }
 
 #[cfg(test)]

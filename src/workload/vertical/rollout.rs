@@ -42,7 +42,8 @@ pub async fn sync(
         dpa.vertical_action_error = Some(unsupported(&plan.target.kind));
         return ProcessResult::NoRequeue;
     }
-    let in_progress = if plan.target.kind == "StatefulSet" { pods.several_revisions() } else { pods.several_owners() };
+    let in_progress =
+        if &*plan.target.kind == "StatefulSet" { pods.several_revisions() } else { pods.several_owners() };
     match decide(dpa, plan, pods, in_progress, now) {
         Decision::Complete => {
             dpa.vertical_action_error = None;
@@ -98,11 +99,11 @@ pub async fn trigger(ctx: &Context, dpa: &mut PodAutoscalerInternal, plan: &Plan
     let rollout_at = now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
     let body = json!({"spec": {"template": {"metadata": {"annotations": {
         ROLLOUT_AT_ANNOTATION: rollout_at, REC_ID_ANNOTATION: id}}}}});
-    let (group, version) = target.api_version.rsplit_once('/').unwrap_or(("", target.api_version.as_str()));
+    let (group, version) = target.api_version.rsplit_once('/').unwrap_or(("", &target.api_version));
     let plural = format!("{}s", target.kind.to_lowercase());
     let resource = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, &target.kind), &plural);
     let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), &target.namespace, &resource);
-    let patch = if target.kind == "Rollout" { Patch::Merge(&body) } else { Patch::Strategic(&body) };
+    let patch = if &*target.kind == "Rollout" { Patch::Merge(&body) } else { Patch::Strategic(&body) };
     match api.patch(&target.name, &PatchParams::default(), &patch).await {
         Ok(_) => {
             tracing::info!(dpa = %dpa.id(), gvk = %plan.gvk, name = %target.name, "rollout triggered for {id}");

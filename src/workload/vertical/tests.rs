@@ -235,7 +235,7 @@ fn absurd_quantities_never_panic() {
 
 fn pod(rs: &str, rec_id: Option<&str>, resize: ResizeState, cpu_limit: Option<&str>) -> PodEntry {
     PodEntry {
-        owner: Some(PodOwner { kind: "ReplicaSet".into(), name: rs.into() }),
+        owner: Some(std::sync::Arc::new(PodOwner { kind: "ReplicaSet".into(), name: rs.into() })),
         rec_id: rec_id.map(Into::into),
         containers: vec![ContainerResourceEntry {
             name: "app".into(),

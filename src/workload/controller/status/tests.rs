@@ -27,7 +27,7 @@ fn dpa(extra: serde_json::Value) -> PodAutoscalerInternal {
 /// `(type, status, reason, message)` of each condition, in order.
 fn summary(status: &DatadogPodAutoscalerStatus) -> Vec<(String, String, Option<String>, Option<String>)> {
     let conditions = status.conditions.clone().unwrap_or_default();
-    conditions.into_iter().map(|c| (c.type_, c.status, c.reason, c.message)).collect()
+    conditions.into_iter().map(|c| (c.type_.into_owned(), c.status.into_owned(), c.reason, c.message)).collect()
 }
 
 fn row(

@@ -46,6 +46,14 @@ pub use hpa::USAGE_ANNOTATION_PREFIX;
 pub use ops::{DeleteOptions, FieldValidation, PatchKind, Propagation, WriteOptions};
 pub use populate::PopulateSpec;
 
+/// Pod `i` of ReplicaSet `rs` (uid `rs_uid`, template hash `hash`) of Deployment `app` in `ns`,
+/// exactly as [`DevCluster::populate_deployments`] stores it (defaulted, bound, Running and Ready;
+/// a fresh uid), without its `resourceVersion`: for tests that measure what the product keeps of
+/// such pods.
+pub fn deployment_pod(ns: &str, app: &str, rs: &str, rs_uid: &str, hash: &str, i: usize) -> serde_json::Value {
+    populate::deployment_pod(ns, app, rs, rs_uid, hash, i)
+}
+
 use crate::apimachinery::{gofmt, selector, status};
 
 use std::net::SocketAddr;

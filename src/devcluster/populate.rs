@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 
 use serde_json::{Value, json};
 
-pub use deployments::run as run_deployments;
+pub use deployments::{pod as deployment_pod, run as run_deployments};
 
 use super::Cluster;
 use super::ops::{WriteOptions, key};

@@ -4,65 +4,19 @@
 //! projected token volume, probe, container status), and the bench's DPAs (benches/workload/fleet.rs
 //! `dpa_number`) with the metadata kube-apiserver adds and the status our controller writes.
 
+use autoscaling_apiserver::devcluster::deployment_pod;
 use serde_json::{Value, json};
 
 pub const HASH: &str = "5d8f7c9b4f";
 
-/// Pod `i` of ReplicaSet `<app>-<HASH>` in `ns`, named as the ReplicaSet's pods are.
+/// Pod `i` of ReplicaSet `<app>-<HASH>` in `ns` as `DevCluster::populate_deployments` stores it,
+/// with a uid and resourceVersion that depend only on `i` (the same bytes on every run).
 pub fn pod(ns: &str, app: &str, i: usize) -> Value {
     let rs = format!("{app}-{HASH}");
-    let ip = format!("10.{}.{}.{}", 128 + ((i >> 16) & 127), (i >> 8) & 255, i & 255);
-    let ready = |t: &str| json!({"type": t, "status": "True", "lastTransitionTime": "2026-01-01T00:00:05Z"});
-    json!({
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {
-            "name": format!("{rs}-{i:05x}"), "generateName": format!("{rs}-"), "namespace": ns,
-            "uid": format!("6f1c2e4a-0b7d-4c39-9e5f-{i:012x}"), "resourceVersion": (1000 + i).to_string(),
-            "creationTimestamp": "2026-01-01T00:00:00Z",
-            "labels": {"app": app, "tier": "web", "pod-template-hash": HASH},
-            "annotations": {"ad.datadoghq.com/tags": "{\"team\":\"bench\"}"},
-            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs,
-                                 "uid": "0d9e8f7a-6b5c-4d3e-8f2a-1b0c9d8e7f6a", "controller": true, "blockOwnerDeletion": true}]
-        },
-        "spec": {
-            "nodeName": format!("node-{}", i % 500),
-            "serviceAccountName": "default", "serviceAccount": "default",
-            "restartPolicy": "Always", "dnsPolicy": "ClusterFirst", "schedulerName": "default-scheduler",
-            "terminationGracePeriodSeconds": 30, "enableServiceLinks": true, "priority": 0,
-            "preemptionPolicy": "PreemptLowerPriority", "securityContext": {},
-            "tolerations": [
-                {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
-                {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}
-            ],
-            "volumes": [{"name": "kube-api-access", "projected": {"defaultMode": 420, "sources": [
-                {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
-                {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
-                {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}]}}
-            ]}}],
-            "containers": [{
-                "name": "app", "image": "registry.example/app:1.2.3", "imagePullPolicy": "IfNotPresent",
-                "ports": [{"containerPort": 8080, "protocol": "TCP", "name": "http"}],
-                "env": [{"name": "DD_ENV", "value": "bench"}, {"name": "DD_SERVICE", "value": app}],
-                "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
-                "readinessProbe": {"httpGet": {"path": "/healthz", "port": 8080, "scheme": "HTTP"}, "periodSeconds": 10,
-                                   "timeoutSeconds": 1, "successThreshold": 1, "failureThreshold": 3},
-                "terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File",
-                "volumeMounts": [{"name": "kube-api-access", "readOnly": true,
-                                  "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount"}]
-            }]
-        },
-        "status": {
-            "phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}], "hostIP": format!("10.0.{}.{}", (i % 500) / 250, (i % 500) % 250),
-            "qosClass": "Burstable", "startTime": "2026-01-01T00:00:01Z",
-            "conditions": [ready("PodReadyToStartContainers"), ready("Initialized"), ready("Ready"),
-                           ready("ContainersReady"), ready("PodScheduled")],
-            "containerStatuses": [{"name": "app", "ready": true, "started": true, "restartCount": 0,
-                                   "image": "registry.example/app:1.2.3",
-                                   "imageID": "registry.example/app@sha256:4c1e0b9d8f3a2e7c6b5a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a",
-                                   "containerID": format!("containerd://{i:064x}"),
-                                   "state": {"running": {"startedAt": "2026-01-01T00:00:03Z"}}}]
-        }
-    })
+    let mut pod = deployment_pod(ns, app, &rs, "0d9e8f7a-6b5c-4d3e-8f2a-1b0c9d8e7f6a", HASH, i);
+    pod["metadata"]["uid"] = json!(format!("6f1c2e4a-0b7d-4c39-9e5f-{i:012x}"));
+    pod["metadata"]["resourceVersion"] = json!((1000 + i).to_string());
+    pod
 }
 
 /// One page of a pod list, as kube-apiserver sends it.

@@ -111,7 +111,7 @@ fn replica_set(d: &Value, hash: &str, replicas: usize) -> Value {
 }
 
 /// A pod as kube-apiserver stores it after defaulting and admission, bound and Ready.
-fn pod(ns: &str, app: &str, rs: &str, rs_uid: &str, hash: &str, i: usize) -> Value {
+pub fn pod(ns: &str, app: &str, rs: &str, rs_uid: &str, hash: &str, i: usize) -> Value {
     let ip = format!("10.{}.{}.{}", 128 + ((i >> 16) & 127), (i >> 8) & 255, i & 255);
     let ready = |t: &str| json!({"type": t, "status": "True", "lastTransitionTime": "2026-01-01T00:00:05Z"});
     json!({

@@ -166,14 +166,8 @@ mod tests {
     fn entry() -> PodEntry {
         PodEntry {
             owner: Some(std::sync::Arc::new(PodOwner { kind: "ReplicaSet".into(), name: "web-1".into() })),
-            rec_id: None,
-            containers: Vec::new().into(),
-            phase: Default::default(),
             ready: true,
-            terminating: false,
-            resize: Default::default(),
-            revision: 0,
-            resize_since: 0,
+            ..Default::default()
         }
     }
 

@@ -124,7 +124,7 @@ pub enum ResizeState {
 }
 
 /// What the index keeps of one pod of a DPA target.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PodEntry {
     /// Shared by the target's pods with the same owner: one pointer in the entry, not two.
     pub owner: Option<Arc<PodOwner>>,

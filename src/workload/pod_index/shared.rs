@@ -73,12 +73,8 @@ mod tests {
                 ..Default::default()
             }]
             .into(),
-            phase: Default::default(),
             ready: true,
-            terminating: false,
-            resize: Default::default(),
-            revision: 0,
-            resize_since: 0,
+            ..Default::default()
         }
     }
 

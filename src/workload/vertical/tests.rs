@@ -246,10 +246,9 @@ fn pod(rs: &str, rec_id: Option<&str>, resize: ResizeState, cpu_limit: Option<&s
         .into(),
         phase: PodPhase::Running,
         ready: true,
-        terminating: false,
         resize,
-        revision: 0,
         resize_since: if resize == ResizeState::None { 0 } else { 1_700_000_000 },
+        ..Default::default()
     }
 }
 

@@ -104,8 +104,6 @@ fn usage(entries: &[UsageEntry]) -> Usage {
 
 fn pod(containers: &[(&str, &str, &str)]) -> PodEntry {
     PodEntry {
-        owner: None,
-        rec_id: None,
         containers: containers
             .iter()
             .map(|(name, cpu, mem)| ContainerResourceEntry {
@@ -117,10 +115,7 @@ fn pod(containers: &[(&str, &str, &str)]) -> PodEntry {
             .collect(),
         phase: PodPhase::Running,
         ready: true,
-        terminating: false,
-        resize: Default::default(),
-        revision: 0,
-        resize_since: 0,
+        ..Default::default()
     }
 }
 

@@ -1,6 +1,10 @@
 //! External metrics from DatadogMetrics (issue #5's benchmark), everything in one process on
 //! 127.0.0.1: devcluster, the simulated Datadog API, the DatadogMetric provider, our API server,
-//! the bare baseline and the load client.
+//! the bare baseline and the load client, on one tokio runtime. `BENCH_SERVERS_RUNTIME=own` runs
+//! our API server and the bare baseline on a second runtime of their own (2 workers), as a
+//! server process has its own: then the client's and the servers' four workers share the two
+//! cores through the OS (BENCHMARKS.md, issue #5, session 7: the two arrangements give different
+//! ratios).
 //!
 //! Part 1 — refresh: 1,000 DatadogMetrics (created through the API over 4 namespaces, annotated
 //! always-active) using 100 distinct queries served by the simulated API; the provider
@@ -169,14 +173,41 @@ fn secs(d: Duration) -> String {
     format!("{:.2} s", d.as_secs_f64())
 }
 
+/// `BENCH_SERVERS_RUNTIME`: `shared` (default) or `own` (see the module docs).
+fn servers_runtime() -> anyhow::Result<Option<tokio::runtime::Runtime>> {
+    match std::env::var("BENCH_SERVERS_RUNTIME").as_deref() {
+        Err(_) | Ok("shared") => Ok(None),
+        Ok("own") => {
+            let mut rt = tokio::runtime::Builder::new_multi_thread();
+            Ok(Some(rt.worker_threads(2).thread_name("servers").enable_all().build()?))
+        }
+        Ok(other) => bail!("BENCH_SERVERS_RUNTIME={other:?}: expected `shared` or `own`"),
+    }
+}
+
+/// Runs a server's start on `rt` when there is one (entered with `block_on`, so every task the
+/// server spawns — accept loops, connections — runs there), else on the current runtime.
+async fn on<F: std::future::Future>(rt: Option<&tokio::runtime::Runtime>, start: F) -> F::Output {
+    match rt {
+        Some(rt) => tokio::task::block_in_place(|| rt.block_on(start)),
+        None => start.await,
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let sizes = Sizes::from_env()?;
+    let servers_rt = servers_runtime()?;
     println!(
-        "machine: {} CPUs visible; devcluster, simulated Datadog API, provider, API server, bare server and load \
-         client share one tokio runtime",
-        std::thread::available_parallelism().map_or(0, |n| n.get())
+        "machine: {} CPUs visible; devcluster, simulated Datadog API, provider and load client share one tokio \
+         runtime, {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        if servers_rt.is_some() {
+            "our API server and the bare server run on a second one (2 workers; BENCH_SERVERS_RUNTIME=own)"
+        } else {
+            "and so do our API server and the bare server"
+        }
     );
     println!(
         "sizes: {} DatadogMetrics over {} distinct queries for the refresh part, {} in the store for reads; \
@@ -266,7 +297,7 @@ async fn main() -> anyhow::Result<()> {
     println!("\n== reads: a new replica synced {n} valid DatadogMetrics from their statuses in {}", secs(t.elapsed()));
 
     let t0 = Instant::now();
-    let server = start(serve_config()?, client.clone(), provider.clone()).await?;
+    let server = on(servers_rt.as_ref(), start(serve_config()?, client.clone(), provider.clone())).await?;
     let bare_ca = Ca::new("bare-server-ca")?;
     let tls = ClientTls::new(server.ca_pem.as_deref(), &bare_ca, &front_proxy)?;
     wait_ready(server.secure_addr, tls.anon.clone(), t0, Duration::from_secs(30)).await?;
@@ -305,7 +336,7 @@ async fn main() -> anyhow::Result<()> {
     let counters = ["http_requests_total{", "auth_cache_lookups_total{"];
     let before = scrape(server.metrics_addr, &counters).await?;
 
-    let bare_servers = start_bare_servers(&reply, &bare_ca, &front_proxy, &client_ca).await?;
+    let bare_servers = on(servers_rt.as_ref(), start_bare_servers(&reply, &bare_ca, &front_proxy, &client_ca)).await?;
     let bare_work =
         Workload { requests: work.requests.clone(), expect: Arc::new(vec![Expect::Body(reply.body.clone())]) };
     let bare = Target { name: "bare", addr: bare_servers.addr, work: bare_work };
@@ -330,6 +361,9 @@ async fn main() -> anyhow::Result<()> {
     }
 
     server.shutdown().await;
+    if let Some(rt) = servers_rt {
+        rt.shutdown_background();
+    }
     serving.shutdown().await?;
     dc.shutdown().await;
     Ok(())

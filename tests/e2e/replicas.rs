@@ -35,7 +35,13 @@ async fn follower_serves_from_status_and_takes_over_when_the_leader_dies() {
 
     let follower = replica(&dev, "replica-b", &overrides).await;
     let seen = wait_value(&follower, 7.0, Duration::from_secs(60)).await;
-    let doc = status_of(&follower).await;
+    // The values come from the DatadogMetric watch, the holder from the follower's own lease
+    // reads: either can come first.
+    let doc = eventually("the follower to know the holder", Duration::from_secs(3 * LEASE_S), || async {
+        let doc = status_of(&follower).await;
+        doc.leader.holder.is_some().then_some(doc)
+    })
+    .await;
     assert!(!doc.leader.is_leader, "{doc:?}");
     assert_eq!(doc.leader.holder.as_deref(), Some(POD_NAME), "the follower knows the holder");
     let leader_view = web_rps(&status_of(&dev.stack).await).cloned().expect("leader has web-rps");

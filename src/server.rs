@@ -16,7 +16,7 @@ mod webhooks;
 
 pub use external_metrics::{
     ExternalMetricValue, ExternalMetricValueList, GROUP, GROUP_VERSION, MetricsProvider, ProviderError,
-    ProviderNotBuilt, VERSION,
+    ProviderNotBuilt, VERSION, lowercase_metric,
 };
 pub use health::{Check, HealthChecks};
 pub use quantity::format_quantity;

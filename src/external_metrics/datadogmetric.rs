@@ -23,7 +23,6 @@ mod template;
 #[cfg(test)]
 mod tests;
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -38,7 +37,9 @@ use tokio::task::{JoinHandle, JoinSet};
 use crate::apimachinery::selector::LabelSelector;
 use crate::cluster::lease::{LeaderElection, LeaderHandle, LeaseConfig};
 use crate::config::Settings;
-use crate::server::{Check, ExternalMetricValue, ExternalMetricValueList, MetricsProvider, ProviderError};
+use crate::server::{
+    Check, ExternalMetricValue, ExternalMetricValueList, MetricsProvider, ProviderError, lowercase_metric,
+};
 
 pub use model::{MetricError, MetricState};
 pub use names::{Reference, autogen_name, autogen_query};
@@ -264,7 +265,7 @@ impl MetricsProvider for DatadogMetricProvider {
         metric: &str,
         selector: &LabelSelector,
     ) -> Result<Vec<ExternalMetricValue>, ProviderError> {
-        let metric = lowercase(metric);
+        let metric = lowercase_metric(metric);
         let now = Timestamp::now();
         let value = match self.target(namespace, &metric, selector)? {
             Target::Reference(owner, name) => self.answer((owner, name), &metric, now, |s| value_of(&metric, s))?,
@@ -276,7 +277,7 @@ impl MetricsProvider for DatadogMetricProvider {
     /// A reference's reply is the entry's serialised one (its metric name is the reference, as
     /// lower-cased here); an autogen entry's names the plain metric, so it is serialised per read.
     fn get_reply(&self, namespace: &str, metric: &str, selector: &LabelSelector) -> Result<Bytes, ProviderError> {
-        let metric = lowercase(metric);
+        let metric = lowercase_metric(metric);
         let now = Timestamp::now();
         match self.target(namespace, &metric, selector)? {
             Target::Reference(owner, name) => self.answer((owner, name), &metric, now, |s| s.reply.clone()),
@@ -285,15 +286,6 @@ impl MetricsProvider for DatadogMetricProvider {
                 Ok(Bytes::from(ExternalMetricValueList::new(vec![value]).to_json()))
             }
         }
-    }
-}
-
-/// `str::to_lowercase`, borrowing a name that has no upper-case letters (the usual case).
-fn lowercase(metric: &str) -> Cow<'_, str> {
-    if metric.is_ascii() && !metric.bytes().any(|b| b.is_ascii_uppercase()) {
-        Cow::Borrowed(metric)
-    } else {
-        Cow::Owned(metric.to_lowercase())
     }
 }
 

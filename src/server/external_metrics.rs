@@ -1,6 +1,7 @@
 //! The external metrics API (`external.metrics.k8s.io/v1beta1`): wire types (k8s-openapi has none)
 //! and the provider seam the HTTP layer reads from. Providers answer from in-memory state only.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
@@ -93,6 +94,16 @@ impl ProviderError {
                 .with_details(serde_json::json!({"name": metric, "group": GROUP, "kind": metric})),
             ProviderError::Unavailable(text) => ApiError::internal(text.clone()),
         }
+    }
+}
+
+/// A metric name as reads match it: lower-cased (`str::to_lowercase`), borrowed when it is
+/// lowercase ASCII already (the usual case, on every read).
+pub fn lowercase_metric(name: &str) -> Cow<'_, str> {
+    if name.is_ascii() && !name.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Borrowed(name)
+    } else {
+        Cow::Owned(name.to_lowercase())
     }
 }
 

@@ -16,7 +16,7 @@ use bytes::Bytes;
 use http_body_util::{Either, Full};
 
 use super::documents::{self, Document};
-use super::external_metrics::{GROUP_PATH, GROUP_VERSION_PATH, MetricsProvider, NAMESPACES_PREFIX};
+use super::external_metrics::{GROUP_PATH, GROUP_VERSION_PATH, MetricsProvider, NAMESPACES_PREFIX, lowercase_metric};
 use super::health::HealthChecks;
 use super::telemetry::Telemetry;
 use crate::apimachinery::selector::LabelSelector;
@@ -143,7 +143,7 @@ fn health(state: &ApiState, path: &str, query: &str) -> Option<Response> {
 }
 
 fn metric_values(state: &ApiState, read: &MetricRead<'_>, query: &str) -> http::Response<ReplyBody> {
-    let (ns, metric) = (&read.namespace, lowercase(&read.metric));
+    let (ns, metric) = (&read.namespace, lowercase_metric(&read.metric));
     let selector = match label_selector(query) {
         Ok(s) => s,
         Err(e) => return e.into_response().map(Either::Right),
@@ -155,7 +155,7 @@ fn metric_values(state: &ApiState, read: &MetricRead<'_>, query: &str) -> http::
 }
 
 /// A 200 with a served reply's bytes (their length is written by hyper, see `secure::top_level`).
-fn served(reply: Bytes) -> http::Response<ReplyBody> {
+pub(super) fn served(reply: Bytes) -> http::Response<ReplyBody> {
     let mut resp = http::Response::new(Either::Left(Full::new(reply)));
     resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     resp
@@ -175,15 +175,6 @@ fn percent_decode(s: &str) -> Cow<'_, str> {
         return Cow::Borrowed(s);
     }
     percent_encoding::percent_decode_str(s).decode_utf8_lossy()
-}
-
-/// `str::to_lowercase`, without copying a name that is lowercase ASCII already.
-fn lowercase(s: &str) -> Cow<'_, str> {
-    if s.is_ascii() && !s.bytes().any(|b| b.is_ascii_uppercase()) {
-        Cow::Borrowed(s)
-    } else {
-        Cow::Owned(s.to_lowercase())
-    }
 }
 
 /// Serialised straight into one buffer sized for a typical body.

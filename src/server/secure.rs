@@ -172,6 +172,7 @@ mod tests {
     use axum::response::IntoResponse;
 
     use super::*;
+    use crate::server::routes::served;
 
     async fn body(resp: Response<ReplyBody>) -> String {
         let bytes = axum::body::to_bytes(Body::new(resp.into_body()), usize::MAX).await.expect("body");
@@ -198,12 +199,6 @@ mod tests {
         let head = top_level(&Method::HEAD, served(Bytes::from_static(b"hello")));
         assert_eq!(head.headers()[header::CONTENT_LENGTH], "5", "a served reply's HEAD too");
         assert_eq!(body(head).await, "");
-    }
-
-    fn served(body: Bytes) -> Response<ReplyBody> {
-        let mut resp = Response::new(Either::Left(http_body_util::Full::new(body)));
-        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        resp
     }
 
     /// What hyper's HTTP/1.1 server sends on a keep-alive connection for `resp` as `top_level`

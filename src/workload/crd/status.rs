@@ -158,20 +158,19 @@ const CONDITION_WORDS: [&str; 11] = [
     "VerticalAbleToApply",
 ];
 
+/// The controller's word equal to `text`, if it is one.
+fn controller_word(text: &str) -> Option<&'static str> {
+    CONDITION_WORDS.iter().find(|w| **w == text).copied()
+}
+
 /// `text` as a [`ConditionText`]: borrowed when it is one of the controller's words.
 pub fn condition_text(text: &str) -> ConditionText {
-    match CONDITION_WORDS.iter().find(|w| **w == text) {
-        Some(word) => Cow::Borrowed(word),
-        None => Cow::Owned(text.to_owned()),
-    }
+    controller_word(text).map_or_else(|| Cow::Owned(text.to_owned()), Cow::Borrowed)
 }
 
 fn read_condition_text<'de, D: Deserializer<'de>>(d: D) -> Result<ConditionText, D::Error> {
     let text = String::deserialize(d)?;
-    Ok(match CONDITION_WORDS.iter().find(|w| **w == text) {
-        Some(word) => Cow::Borrowed(word),
-        None => Cow::Owned(text),
-    })
+    Ok(controller_word(&text).map_or(Cow::Owned(text), Cow::Borrowed))
 }
 
 #[cfg(test)]

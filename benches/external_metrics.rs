@@ -4,7 +4,7 @@
 //! our API server and the bare baseline on a second runtime of their own (2 workers), as a
 //! server process has its own: then the client's and the servers' four workers share the two
 //! cores through the OS (BENCHMARKS.md, issue #5, session 7: the two arrangements give different
-//! ratios).
+//! ratios); `BENCH_SERVERS_WORKERS` sets that runtime's workers (default 2).
 //!
 //! Part 1 — refresh: 1,000 DatadogMetrics (created through the API over 4 namespaces, annotated
 //! always-active) using 100 distinct queries served by the simulated API; the provider
@@ -178,8 +178,9 @@ fn servers_runtime() -> anyhow::Result<Option<tokio::runtime::Runtime>> {
     match std::env::var("BENCH_SERVERS_RUNTIME").as_deref() {
         Err(_) | Ok("shared") => Ok(None),
         Ok("own") => {
+            let workers = env_number("BENCH_SERVERS_WORKERS", 2.0)?.round().max(1.0) as usize;
             let mut rt = tokio::runtime::Builder::new_multi_thread();
-            Ok(Some(rt.worker_threads(2).thread_name("servers").enable_all().build()?))
+            Ok(Some(rt.worker_threads(workers).thread_name("servers").enable_all().build()?))
         }
         Ok(other) => bail!("BENCH_SERVERS_RUNTIME={other:?}: expected `shared` or `own`"),
     }

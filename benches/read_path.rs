@@ -54,7 +54,6 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
-use hyper_util::service::TowerToHyperService;
 use k8s_openapi::jiff::Timestamp;
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
@@ -154,8 +153,8 @@ struct Setup {
 }
 
 impl Setup {
-    fn ours(&self) -> TowerToHyperService<autoscaling_apiserver::server::SecureService> {
-        TowerToHyperService::new(self.app.connection(self.peer.clone()))
+    fn ours(&self) -> autoscaling_apiserver::server::SecureService {
+        self.app.connection(self.peer.clone())
     }
 }
 

@@ -53,7 +53,6 @@ use bytes::Bytes;
 use http::{HeaderValue, Request, Response, header};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper_util::service::TowerToHyperService;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
@@ -119,9 +118,9 @@ struct Setup {
 }
 
 impl Setup {
-    fn ours(&self) -> TowerToHyperService<autoscaling_apiserver::server::SecureService> {
+    fn ours(&self) -> autoscaling_apiserver::server::SecureService {
         // kube-apiserver's webhook client presents no certificate.
-        TowerToHyperService::new(self.app.connection(PeerCertificates(Arc::new(Vec::new()))))
+        self.app.connection(PeerCertificates(Arc::new(Vec::new())))
     }
 }
 
@@ -189,7 +188,7 @@ fn measure_bare_other(rt: &tokio::runtime::Runtime, setup: &Setup, count: usize)
 
 /// Our reply to `request`, checked: 200, and a patch carrying `rec-id` iff `patched`.
 async fn warm_up(app: &SecureApp, request: Vec<u8>, patched: bool) -> anyhow::Result<Kind> {
-    let service = TowerToHyperService::new(app.connection(PeerCertificates(Arc::new(Vec::new()))));
+    let service = app.connection(PeerCertificates(Arc::new(Vec::new())));
     let reply = std::sync::Mutex::new(Bytes::new());
     let requests = vec![request];
     exchange(service, &requests, 0, 1, |_, status, body| {

@@ -226,14 +226,23 @@ pub async fn compare(
         let conns = connect_all(t, tls, connections).await?;
         pools.push(closed_loop(conns, warmup_requests, &t.work).await?.conns);
     }
+    // The servers' own CPU time per request, when they run on threads of their own.
+    let mut server_cpu = [(Duration::ZERO, 0usize), (Duration::ZERO, 0usize)];
     for round in 0..closed_rounds {
         for (i, t) in targets.into_iter().enumerate() {
             let conns = std::mem::take(&mut pools[i]);
+            let cpu_before = servers_cpu();
             let mut run = closed_loop(conns, closed_requests, &t.work).await?;
+            let cpu = servers_cpu().zip(cpu_before).map(|(after, before)| after.saturating_sub(before));
             let rps = run.service.len() as f64 / run.wall.as_secs_f64();
             let p = pct(&mut run.service);
+            let cpu_text = cpu.map_or(String::new(), |c| {
+                server_cpu[i].0 += c;
+                server_cpu[i].1 += run.service.len();
+                format!("; server threads {:.1} us CPU/req", c.as_secs_f64() * 1e6 / run.service.len() as f64)
+            });
             println!(
-                "round {round} {:<4}: {} req in {:.3} s = {:>8.0} req/s; latency p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+                "round {round} {:<4}: {} req in {:.3} s = {:>8.0} req/s; latency p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms{cpu_text}",
                 t.name,
                 run.service.len(),
                 run.wall.as_secs_f64(),
@@ -249,6 +258,15 @@ pub async fn compare(
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
     let (o, b) = (mean(&throughput[0]), mean(&throughput[1]));
     println!("throughput ours / bare = {o:.0} / {b:.0} = {:.1} % (target >= 80 %)", 100.0 * o / b);
+    if server_cpu.iter().all(|(_, n)| *n > 0) {
+        let per = |(cpu, n): (Duration, usize)| cpu.as_secs_f64() * 1e6 / n as f64;
+        let (o, b) = (per(server_cpu[0]), per(server_cpu[1]));
+        println!(
+            "server threads' CPU per request ours / bare = {o:.1} / {b:.1} us: a server-bound ours would run at \
+             {:.1} % of bare",
+            100.0 * b / o
+        );
+    }
     let mut ratios: Vec<f64> = throughput[0].iter().zip(&throughput[1]).map(|(ot, bt)| 100.0 * ot / bt).collect();
     for (i, r) in ratios.iter().enumerate() {
         println!("  round {i}: {r:.1} %");
@@ -290,4 +308,27 @@ pub async fn compare(
         }
     }
     Ok(Comparison { ours_rps: o, bare_rps: b })
+}
+
+/// On-CPU time of this process's threads named `servers…` (the runtime
+/// `BENCH_SERVERS_RUNTIME=own` gives the servers), from `/proc/self/task/*/schedstat` (Linux,
+/// nanoseconds); `None` when there are no such threads or no `/proc`.
+pub fn servers_cpu() -> Option<Duration> {
+    let mut total = 0u64;
+    let mut found = false;
+    for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let dir = task.path();
+        if !std::fs::read_to_string(dir.join("comm")).is_ok_and(|name| name.starts_with("servers")) {
+            continue;
+        }
+        // A thread that ended between the listing and the read is skipped.
+        if let Some(ns) = std::fs::read_to_string(dir.join("schedstat"))
+            .ok()
+            .and_then(|stat| stat.split_whitespace().next().and_then(|n| n.parse::<u64>().ok()))
+        {
+            total += ns;
+            found = true;
+        }
+    }
+    found.then(|| Duration::from_nanos(total))
 }

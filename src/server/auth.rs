@@ -31,7 +31,7 @@ mod tests;
 pub use crate::apimachinery::authorization::{
     ANONYMOUS_USER, AUTHENTICATED_GROUP, Attributes, UNAUTHENTICATED_GROUP, UserInfo, forbidden_message,
 };
-pub use authenticator::{Authenticator, AuthnOptions};
+pub use authenticator::{Authentication, Authenticator, AuthnOptions};
 pub use authorizer::{Authorizer, AuthzOptions, DecisionMemo};
 pub use config::AuthenticationConfig;
 pub use decisions::KeyParts;

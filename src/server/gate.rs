@@ -10,8 +10,8 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 
 use super::auth::{
-    Attributes, Authenticator, Authorizer, Decision, DecisionMemo, FrontProxyMemo, KeyParts, PeerIdentity, UserInfo,
-    forbidden_message,
+    Attributes, Authentication, Authenticator, Authorizer, Decision, DecisionMemo, FrontProxyMemo, KeyParts,
+    PeerIdentity, UserInfo, forbidden_message,
 };
 use super::external_metrics::{GROUP, VERSION};
 use super::routes::MetricRead;
@@ -90,23 +90,60 @@ pub async fn admit(
         Ok(Some(u)) => u,
         Ok(None) | Err(_) => return Err(ApiError::unauthorized().into_response()),
     };
-    // A remembered decision for these attributes, checked without building them.
     let derived = Derived::of(&req.method, read);
-    let attrs = match gate.authorizer.recall(&conn.decisions, &derived.key_parts(&user, path)) {
-        Some(Decision::Allow) => return Ok(()),
+    match decide_now(gate, conn, &derived, user, path) {
+        Ok(decided) => decided,
+        Err(attrs) => match gate.authorizer.authorize_missed(&attrs, &conn.decisions).await {
+            Ok(Decision::Allow) => Ok(()),
+            Ok(Decision::Deny { reason }) => Err(forbidden(&attrs, &reason)),
+            Err(e) => Err(ApiError::internal(format!("authorization check failed: {e}")).into_response()),
+        },
+    }
+}
+
+/// [`admit`]'s answer when it needs no waiting (the front-proxy memo or a certificate names the
+/// user and a remembered decision or an always-allowed rule answers: every HPA read once warm);
+/// `None` when it would wait for a bearer token check or a SubjectAccessReview.
+pub fn admit_now(
+    gate: &Gate,
+    conn: &ConnectionTrust,
+    req: &Parts,
+    read: Option<&MetricRead<'_>>,
+) -> Option<Result<(), Response>> {
+    let path = req.uri.path();
+    if always_allowed(path) {
+        return Some(Ok(()));
+    }
+    let identity = conn.identity(&gate.client_cas);
+    let user = match gate.authenticator.authenticate_now(&identity, &req.headers, Some(&conn.users)) {
+        Authentication::Done(Ok(Some(u))) => u,
+        Authentication::Done(Ok(None) | Err(_)) => return Some(Err(ApiError::unauthorized().into_response())),
+        Authentication::Token(..) => return None,
+    };
+    decide_now(gate, conn, &Derived::of(&req.method, read), user, path).ok()
+}
+
+/// The decision for `user`'s request remembered or always allowed, else (`Err`) the attributes to
+/// ask the authorizer about.
+fn decide_now(
+    gate: &Gate,
+    conn: &ConnectionTrust,
+    derived: &Derived<'_>,
+    user: Arc<UserInfo>,
+    path: &str,
+) -> Result<Result<(), Response>, Box<Attributes>> {
+    // A remembered decision for these attributes, checked without building them.
+    let attrs = match gate.authorizer.recall_shared(&conn.decisions, &derived.key_parts(&user, path), &user) {
+        Some(Decision::Allow) => return Ok(Ok(())),
         Some(Decision::Deny { reason }) => {
-            return Err(forbidden(&derived.attributes(Arc::unwrap_or_clone(user), path), &reason));
+            return Ok(Err(forbidden(&derived.attributes(Arc::unwrap_or_clone(user), path), &reason)));
         }
         None => derived.attributes(Arc::unwrap_or_clone(user), path),
     };
     if gate.authorizer.always_allowed(&attrs) {
-        return Ok(());
+        return Ok(Ok(()));
     }
-    match gate.authorizer.authorize_missed(&attrs, &conn.decisions).await {
-        Ok(Decision::Allow) => Ok(()),
-        Ok(Decision::Deny { reason }) => Err(forbidden(&attrs, &reason)),
-        Err(e) => Err(ApiError::internal(format!("authorization check failed: {e}")).into_response()),
-    }
+    Err(Box::new(attrs))
 }
 
 fn forbidden(attrs: &Attributes, reason: &str) -> Response {

@@ -117,15 +117,31 @@ pub(super) struct MetricRead<'a> {
 impl<'a> MetricRead<'a> {
     /// `None` unless `path` is a metric read's (see [`metric_path`]).
     pub(super) fn parse(path: &'a str) -> Option<Self> {
-        let (ns, metric) = metric_path(path)?;
-        Some(MetricRead { namespace: percent_decode(ns), metric: percent_decode(metric) })
+        let (ns, metric, escaped) = metric_path(path)?;
+        Some(if escaped {
+            MetricRead { namespace: percent_decode(ns), metric: percent_decode(metric) }
+        } else {
+            MetricRead { namespace: Cow::Borrowed(ns), metric: Cow::Borrowed(metric) }
+        })
     }
 }
 
-/// A metric read's path: `<prefix><namespace>/<metric>`, both non-empty, nothing after.
-pub(super) fn metric_path(path: &str) -> Option<(&str, &str)> {
-    let (ns, metric) = path.strip_prefix(NAMESPACES_PREFIX)?.split_once('/')?;
-    (!ns.is_empty() && !metric.is_empty() && !metric.contains('/')).then_some((ns, metric))
+/// A metric read's path: `<prefix><namespace>/<metric>`, both non-empty, nothing after; the two
+/// parts and whether either holds a `%`, found in one pass over the rest of the path (memchr's
+/// vectorised search: every HPA read comes through here).
+fn metric_path(path: &str) -> Option<(&str, &str, bool)> {
+    let rest = path.strip_prefix(NAMESPACES_PREFIX)?;
+    let (mut slash, mut escaped) = (None, false);
+    for at in memchr::memchr2_iter(b'/', b'%', rest.as_bytes()) {
+        if rest.as_bytes()[at] == b'%' {
+            escaped = true;
+        } else if slash.replace(at).is_some() {
+            return None;
+        }
+    }
+    let slash = slash?;
+    let (ns, metric) = (&rest[..slash], &rest[slash + 1..]);
+    (!ns.is_empty() && !metric.is_empty()).then_some((ns, metric, escaped))
 }
 
 fn health(state: &ApiState, path: &str, query: &str) -> Option<Response> {
@@ -169,11 +185,8 @@ fn label_selector(query: &str) -> Result<LabelSelector, ApiError> {
     }
 }
 
-/// Percent-decoded (invalid UTF-8 replaced); text without `%` is returned as it is.
+/// Percent-decoded (invalid UTF-8 replaced); borrowed when nothing is escaped.
 fn percent_decode(s: &str) -> Cow<'_, str> {
-    if !s.contains('%') {
-        return Cow::Borrowed(s);
-    }
     percent_encoding::percent_decode_str(s).decode_utf8_lossy()
 }
 
@@ -211,15 +224,33 @@ fn document(doc: &Document, headers: &HeaderMap) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::metric_path;
+    use std::borrow::Cow;
+
+    use super::{MetricRead, metric_path};
 
     #[test]
     fn a_metric_path_is_a_namespace_and_a_metric_and_nothing_else() {
         let p = |rest: &str| format!("/apis/external.metrics.k8s.io/v1beta1/namespaces/{rest}");
-        assert_eq!(metric_path(&p("default/m")), Some(("default", "m")));
-        for rest in ["default", "default/", "/m", "default/m/", "default/m/x", ""] {
+        assert_eq!(metric_path(&p("default/m")), Some(("default", "m", false)));
+        for rest in ["default", "default/", "/m", "default/m/", "default/m/x", "", "/", "a//b"] {
             assert_eq!(metric_path(&p(rest)), None, "{rest}");
         }
         assert_eq!(metric_path("/apis/external.metrics.k8s.io/v1beta1/default/m"), None);
+        let escaped = p("d%2Fx/m%2f");
+        assert_eq!(metric_path(&escaped), Some(("d%2Fx", "m%2f", true)), "escaped slashes are not separators");
+    }
+
+    #[test]
+    fn a_read_is_decoded_only_where_escaped() {
+        let p = |rest: &str| format!("/apis/external.metrics.k8s.io/v1beta1/namespaces/{rest}");
+        let plain = p("default/datadogmetric@default:web-rps");
+        let read = MetricRead::parse(&plain).expect("a read");
+        assert!(matches!(read.namespace, Cow::Borrowed("default")));
+        assert!(matches!(read.metric, Cow::Borrowed("datadogmetric@default:web-rps")));
+        let escaped = p("d%65fault/M%40x%zz");
+        let read = MetricRead::parse(&escaped).expect("a read");
+        assert_eq!((&*read.namespace, &*read.metric), ("default", "M@x%zz"));
+        assert!(MetricRead::parse(&p("a/b%/c")).is_none());
+        assert!(MetricRead::parse(&p("%/b")).is_some(), "a lone % is kept, not an error");
     }
 }

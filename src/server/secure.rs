@@ -11,9 +11,10 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::body::{Body, Bytes, HttpBody};
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, Request, header};
 use axum::response::Response;
-use futures::future::BoxFuture;
+use futures::future::{self, BoxFuture, Ready, ready};
 use http_body_util::Either;
 use tokio::sync::watch;
 use tower::Service;
@@ -100,27 +101,27 @@ pub struct SecureService {
     conn: Arc<ConnectionTrust>,
 }
 
-impl<B> Service<Request<B>> for SecureService
-where
-    B: HttpBody<Data = Bytes> + Send + 'static,
-    B::Error: Into<axum::BoxError>,
-{
-    type Response = Response<ReplyBody>;
-    type Error = Infallible;
-    type Future = BoxFuture<'static, Result<Response<ReplyBody>, Infallible>>;
+/// A response now (every warm HPA read) or after waiting (a webhook, a bearer token check, a
+/// SubjectAccessReview).
+pub type SecureFuture = future::Either<
+    Ready<Result<Response<ReplyBody>, Infallible>>,
+    BoxFuture<'static, Result<Response<ReplyBody>, Infallible>>,
+>;
 
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, req: Request<B>) -> Self::Future {
-        let (shared, conn) = (self.shared.clone(), self.conn.clone());
+impl SecureService {
+    fn serve<B>(&self, req: Request<B>) -> SecureFuture
+    where
+        B: HttpBody<Data = Bytes> + Send + 'static,
+        B::Error: Into<axum::BoxError>,
+    {
         let (req, body) = req.into_parts();
+        let path = req.uri.path();
         // Admission webhooks: kube-apiserver calls them without credentials (no gate).
         if req.method == Method::POST
-            && let Some(webhook) = shared.webhooks.find(req.uri.path())
+            && let Some(webhook) = self.shared.webhooks.find(path)
         {
-            return Box::pin(async move {
+            let shared = self.shared.clone();
+            return future::Either::Right(Box::pin(async move {
                 let started = Instant::now();
                 let resp = webhooks::respond(webhook.as_ref(), Body::new(body)).await;
                 shared.telemetry.observe_request(
@@ -129,20 +130,71 @@ where
                     started.elapsed(),
                 );
                 Ok(top_level(&req.method, resp.map(Either::Right)))
-            });
+            }));
         }
-        // The routes never read a request body.
-        Box::pin(async move {
-            let route = routes::route_label(req.uri.path());
-            let started = Instant::now();
+        // The routes never read a request body. What the gate decides without waiting is
+        // answered here, with no future to allocate.
+        let (route, started) = (routes::route_label(path), Instant::now());
+        let read = MetricRead::parse(path);
+        let shared = &self.shared;
+        if let Some(admitted) = gate::admit_now(&shared.gate, &self.conn, &req, read.as_ref()) {
+            return future::Either::Left(ready(Ok(self.finish(admitted, &req, read.as_ref(), route, started))));
+        }
+        drop(read);
+        let this = self.clone();
+        future::Either::Right(Box::pin(async move {
             let read = MetricRead::parse(req.uri.path());
-            let resp = match gate::admit(&shared.gate, &conn, &req, read.as_ref()).await {
-                Ok(()) => routes::respond(&shared.state, &req.method, &req.uri, &req.headers, read.as_ref()),
-                Err(refused) => refused.map(Either::Right),
-            };
-            shared.telemetry.observe_request(route, resp.status().as_u16(), started.elapsed());
-            Ok(top_level(&req.method, resp))
-        })
+            let admitted = gate::admit(&this.shared.gate, &this.conn, &req, read.as_ref()).await;
+            Ok(this.finish(admitted, &req, read.as_ref(), route, started))
+        }))
+    }
+
+    /// The route's answer once admitted, or the gate's; counted and timed.
+    fn finish(
+        &self,
+        admitted: Result<(), Response>,
+        req: &Parts,
+        read: Option<&MetricRead<'_>>,
+        route: &'static str,
+        started: Instant,
+    ) -> Response<ReplyBody> {
+        let shared = &self.shared;
+        let resp = match admitted {
+            Ok(()) => routes::respond(&shared.state, &req.method, &req.uri, &req.headers, read),
+            Err(refused) => refused.map(Either::Right),
+        };
+        shared.telemetry.observe_request(route, resp.status().as_u16(), started.elapsed());
+        top_level(&req.method, resp)
+    }
+}
+
+/// The listener serves this (hyper calls it by reference: no clone of the service per request).
+impl hyper::service::Service<Request<hyper::body::Incoming>> for SecureService {
+    type Response = Response<ReplyBody>;
+    type Error = Infallible;
+    type Future = SecureFuture;
+
+    fn call(&self, req: Request<hyper::body::Incoming>) -> SecureFuture {
+        self.serve(req)
+    }
+}
+
+/// The same service for tower (tests, in-process drivers).
+impl<B> Service<Request<B>> for SecureService
+where
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    type Response = Response<ReplyBody>;
+    type Error = Infallible;
+    type Future = SecureFuture;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        self.serve(req)
     }
 }
 

@@ -11,7 +11,7 @@ use parking_lot::Mutex;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::metrics::histogram::exponential_buckets;
 use prometheus_client::registry::Registry;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -31,9 +31,13 @@ struct CacheLabels {
     result: String,
 }
 
-fn latency_histogram() -> Histogram {
+mod latency;
+
+use latency::LatencyHistogram;
+
+fn latency_histogram() -> LatencyHistogram {
     // 0.1 ms .. ~1.6 s
-    Histogram::new(exponential_buckets(0.0001, 2.0, 15))
+    LatencyHistogram::new(exponential_buckets(0.0001, 2.0, 15))
 }
 
 /// The route labels `routes::route_label` gives.
@@ -45,7 +49,7 @@ const CODES: usize = 500;
 /// in the exposition when first observed, as through the families, and shares their values.
 /// Saves the families' lock and label hashing per request.
 struct Handles {
-    latency: [OnceLock<Histogram>; ROUTES.len()],
+    latency: [OnceLock<LatencyHistogram>; ROUTES.len()],
     /// `route index * CODES + code - 100`.
     requests: Box<[OnceLock<Counter>]>,
 }
@@ -66,7 +70,7 @@ impl Handles {
 pub struct Telemetry {
     registry: Mutex<Registry>,
     requests: Family<RequestLabels, Counter>,
-    latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    latency: Family<RouteLabels, LatencyHistogram, fn() -> LatencyHistogram>,
     auth_cache: Family<CacheLabels, Counter>,
     tls_reloads: Counter,
     seen_reloads: AtomicU64,
@@ -82,7 +86,8 @@ impl Default for Telemetry {
 impl Telemetry {
     pub fn new() -> Self {
         let requests = Family::<RequestLabels, Counter>::default();
-        let latency = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
+        let latency =
+            Family::<RouteLabels, LatencyHistogram, fn() -> LatencyHistogram>::new_with_constructor(latency_histogram);
         let auth_cache = Family::<CacheLabels, Counter>::default();
         let tls_reloads = Counter::default();
         let mut root = Registry::default();
@@ -107,7 +112,7 @@ impl Telemetry {
     pub fn observe_request(&self, route: &'static str, code: u16, elapsed: Duration) {
         let Some(slot) = self.handles.slot(route, code) else {
             self.requests.get_or_create(&RequestLabels { route, code }).inc();
-            self.latency.get_or_create(&RouteLabels { route }).observe(elapsed.as_secs_f64());
+            self.latency.get_or_create(&RouteLabels { route }).observe(elapsed);
             return;
         };
         let (route_index, code_index) = slot;
@@ -116,7 +121,7 @@ impl Telemetry {
             .inc();
         self.handles.latency[route_index]
             .get_or_init(|| self.latency.get_or_create(&RouteLabels { route }).clone())
-            .observe(elapsed.as_secs_f64());
+            .observe(elapsed);
     }
 
     /// Brings the `cache` hit/miss counters up to the auth layer's running totals.

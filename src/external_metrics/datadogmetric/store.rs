@@ -70,8 +70,21 @@ impl Entry {
     }
 
     fn is(&self, namespace: &str, name: &str) -> bool {
-        parts(&self.state.id) == (namespace, name)
+        id_is(&self.state.id, namespace, name)
     }
+}
+
+/// `parts(id) == (namespace, name)`, without searching the ID for its `/` (every metric read
+/// compares the entries its hash finds).
+fn id_is(id: &str, namespace: &str, name: &str) -> bool {
+    let (id, ns) = (id.as_bytes(), namespace.as_bytes());
+    let rest = match id.get(ns.len()) {
+        Some(b'/') => &id[ns.len() + 1..],
+        None => b"".as_slice(),
+        Some(_) => return false,
+    };
+    // The namespace part holds no `/` (checked last: only a match gets there).
+    id[..ns.len().min(id.len())] == *ns && rest == name.as_bytes() && memchr::memchr(b'/', ns).is_none()
 }
 
 /// The entries, by the hash of their ID's parts.
@@ -213,5 +226,28 @@ impl DatadogMetricStore {
             // The receiver lives as long as the controller; after shutdown nobody needs it.
             let _ = self.changed.send(id);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{id_is, parts};
+
+    proptest::proptest! {
+        /// The read path's comparison is exactly "the ID splits into these parts".
+        #[test]
+        fn id_is_compares_the_parts(id in "[a/b]{0,5}", namespace in "[a/b]{0,3}", name in "[a/b]{0,3}") {
+            proptest::prop_assert_eq!(id_is(&id, &namespace, &name), parts(&id) == (namespace.as_str(), name.as_str()));
+        }
+    }
+
+    #[test]
+    fn an_id_is_its_namespace_and_name() {
+        assert!(id_is("default/web", "default", "web"));
+        assert!(id_is("default", "default", ""));
+        assert!(!id_is("default/web", "default/web", ""));
+        assert!(!id_is("a/b/c", "a/b", "c"), "the first / splits");
+        assert!(id_is("a/b/c", "a", "b/c"));
+        assert!(!id_is("default/web", "defaulx", "web") && !id_is("default/web", "default", "we"));
     }
 }

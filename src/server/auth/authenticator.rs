@@ -80,6 +80,14 @@ impl Expiry<TokenKey, TokenOutcome> for TokenTtl {
     }
 }
 
+/// How far [`Authenticator::authenticate_now`] got.
+pub enum Authentication<'h> {
+    /// A user (`None`: anonymous) or the error to answer 401 with.
+    Done(Result<Option<Arc<UserInfo>>, AuthError>),
+    /// A bearer token to check (a cache hit, or a JWKS or TokenReview call), after these errors.
+    Token(&'h str, Vec<AuthError>),
+}
+
 pub struct Authenticator {
     client: kube::Client,
     config: Arc<AuthConfigWatch>,
@@ -137,37 +145,56 @@ impl Authenticator {
         headers: &HeaderMap,
         memo: Option<&FrontProxyMemo>,
     ) -> Result<Option<Arc<UserInfo>>, AuthError> {
+        match self.authenticate_now(peer, headers, memo) {
+            Authentication::Done(result) => result,
+            Authentication::Token(token, mut errors) => {
+                // Boxed: the token cache's future is large; certificate callers need not carry it.
+                match Box::pin(self.authenticate_token(token)).await {
+                    Ok(user) => Ok(Some(Arc::new(authenticated(user)))),
+                    Err(e) => {
+                        errors.push(e);
+                        failure(errors).map_or(Ok(None), Err)
+                    }
+                }
+            }
+        }
+    }
+
+    /// [`Self::authenticate_shared`] as far as it goes without waiting: the certificate
+    /// authenticators, or the bearer token still to check (with the errors so far).
+    pub fn authenticate_now<'h>(
+        &self,
+        peer: &PeerIdentity,
+        headers: &'h HeaderMap,
+        memo: Option<&FrontProxyMemo>,
+    ) -> Authentication<'h> {
         let config = self.config.current();
         let mut errors = Vec::new();
         match requestheader::front_proxy_applies(&config, peer) {
             Ok(true) => {
                 if let Some(user) = memo.and_then(|m| m.recall(&config, headers)) {
-                    return Ok(Some(user));
+                    return Authentication::Done(Ok(Some(user)));
                 }
                 if let Some(user) = requestheader::user_from_headers(&config, headers) {
                     let user = Arc::new(authenticated(user));
                     if let Some(memo) = memo {
                         memo.remember(&config, headers, user.clone());
                     }
-                    return Ok(Some(user));
+                    return Authentication::Done(Ok(Some(user)));
                 }
             }
             Ok(false) => {}
             Err(e) => errors.push(e),
         }
         match requestheader::client_certificate(&config, peer) {
-            Ok(Some(user)) => return Ok(Some(Arc::new(authenticated(user)))),
+            Ok(Some(user)) => return Authentication::Done(Ok(Some(Arc::new(authenticated(user))))),
             Ok(None) => {}
             Err(e) => errors.push(e),
         }
-        if let Some(token) = bearer(headers) {
-            // Boxed: the token cache's future is large; certificate callers need not carry it.
-            match Box::pin(self.authenticate_token(token)).await {
-                Ok(user) => return Ok(Some(Arc::new(authenticated(user)))),
-                Err(e) => errors.push(e),
-            }
+        match bearer(headers) {
+            Some(token) => Authentication::Token(token, errors),
+            None => Authentication::Done(failure(errors).map_or(Ok(None), Err)),
         }
-        failure(errors).map_or(Ok(None), Err)
     }
 
     pub fn cache_stats(&self) -> CacheStats {

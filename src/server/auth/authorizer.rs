@@ -22,10 +22,10 @@ use k8s_openapi::api::authorization::v1::{
 use moka::Expiry;
 use moka::future::Cache;
 
-use super::decisions::{DecisionTable, Found, KeyParts, Remembered};
+use super::decisions::{DecisionTable, Found, KeyParts, Remembered, encode_user};
 use super::retry::create_review;
 use super::stats::Counters;
-use super::{Attributes, AuthError, CacheStats, Decision};
+use super::{Attributes, AuthError, CacheStats, Decision, UserInfo};
 
 /// What is allowed without asking and how long answers are kept.
 #[derive(Clone, Debug)]
@@ -67,6 +67,9 @@ struct Memo {
     /// The key `last` answers for.
     key: Vec<u8>,
     last: Option<Found>,
+    /// The connection's user (held, so a pointer comparison cannot be fooled by another user at
+    /// a freed one's address) and its part of every key, encoded once.
+    user: Option<(Arc<UserInfo>, Vec<u8>)>,
 }
 
 impl Memo {
@@ -147,9 +150,32 @@ impl Authorizer {
     /// always-allowed attributes (those are never looked up), so a hit needs no always-allowed
     /// check.
     pub fn recall(&self, memo: &DecisionMemo, parts: &KeyParts<'_>) -> Option<Decision> {
+        self.recall_key(memo, |memo| parts.encode_into(&mut memo.scratch))
+    }
+
+    /// [`Authorizer::recall`] for a user the connection keeps one `Arc` of (the front-proxy
+    /// memo's): its part of the key is encoded once per connection and user, not per request.
+    /// `parts.user` must be `user`.
+    pub fn recall_shared(&self, memo: &DecisionMemo, parts: &KeyParts<'_>, user: &Arc<UserInfo>) -> Option<Decision> {
+        debug_assert!(std::ptr::eq(parts.user, &**user));
+        self.recall_key(memo, |memo| {
+            parts.encode_request_into(&mut memo.scratch);
+            let cached = match &mut memo.user {
+                Some((known, bytes)) if Arc::ptr_eq(known, user) => bytes,
+                slot => {
+                    let mut bytes = slot.take().map(|(_, b)| b).unwrap_or_default();
+                    encode_user(&mut bytes, user);
+                    &mut slot.insert((user.clone(), bytes)).1
+                }
+            };
+            memo.scratch.extend_from_slice(cached);
+        })
+    }
+
+    fn recall_key(&self, memo: &DecisionMemo, encode: impl FnOnce(&mut Memo)) -> Option<Decision> {
         let now = Instant::now();
         let mut memo = memo.0.lock();
-        parts.encode_into(&mut memo.scratch);
+        encode(&mut memo);
         let decision = match memo.recall(now) {
             Some(decision) => decision,
             None => {

@@ -20,7 +20,7 @@ use hashbrown::hash_table::Entry;
 use hashbrown::{DefaultHashBuilder, HashTable};
 use parking_lot::RwLock;
 
-pub use key::KeyParts;
+pub use key::{KeyParts, encode_user};
 
 use super::{Attributes, Decision, UserInfo};
 

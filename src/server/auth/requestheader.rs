@@ -28,10 +28,15 @@ pub(super) fn front_proxy_applies(config: &AuthenticationConfig, peer: &PeerIden
     Ok(true)
 }
 
-/// One connection's last front-proxy user with the header lines it was read from. kube-aggregator
-/// sends the same user on a connection request after request; recognising the headers costs a
-/// walk over them, reading them again builds a `UserInfo` (strings, group list, extra map).
-/// Only `user_from_headers`' result is remembered: the certificate checks run on every request.
+/// One connection's last front-proxy user with the headers it was read from. kube-aggregator
+/// sends the same user on a connection request after request; reading the headers again builds a
+/// `UserInfo` (strings, group list, extra map), and even telling which headers are the front
+/// proxy's compares every header name with every configured name and prefix. So the memo keeps
+/// the request's whole sequence of header names, each with its value when it is one the front
+/// proxy reads: a request with the same names in the same order reads the same headers, and has
+/// the same user when those values are equal (other headers' values may differ). Any other
+/// request reads its headers again. Only `user_from_headers`' result is remembered: the
+/// certificate checks run on every request.
 #[derive(Default)]
 pub struct FrontProxyMemo(parking_lot::Mutex<Option<Remembered>>);
 
@@ -40,9 +45,9 @@ struct Remembered {
     /// by a new config at a freed one's address).
     config: Arc<AuthenticationConfig>,
     readers: Readers,
-    /// The relevant header lines in the map's order, each `name \n value \n` (neither a header
-    /// name nor a value can hold a newline).
-    lines: Vec<u8>,
+    /// Every header of the request in the map's order: its name, and its value when the front
+    /// proxy reads it.
+    headers: Vec<(http::HeaderName, Option<http::HeaderValue>)>,
     user: Arc<UserInfo>,
 }
 
@@ -61,32 +66,28 @@ impl Readers {
         Readers { names, prefixes: lower(&config.extra_prefixes) }
     }
 
-    /// The headers `user_from_headers` reads: the username, uid and group headers and the extras.
-    fn relevant<'h>(
-        &self,
-        headers: &'h HeaderMap,
-    ) -> impl Iterator<Item = (&'h http::HeaderName, &'h http::HeaderValue)> {
-        headers.iter().filter(move |(name, _)| {
-            let name = name.as_str();
-            self.names.iter().any(|n| n == name) || self.prefixes.iter().any(|p| name.starts_with(p.as_str()))
-        })
+    /// Whether `user_from_headers` reads this header: a username, uid or group header, or an extra.
+    fn reads(&self, name: &http::HeaderName) -> bool {
+        let name = name.as_str();
+        self.names.iter().any(|n| n == name) || self.prefixes.iter().any(|p| name.starts_with(p.as_str()))
     }
 }
 
-const NL: &[u8] = b"\n";
-
 impl FrontProxyMemo {
-    /// The remembered user when the config and every relevant header line are the same.
+    /// The remembered user when the config is the same and the request has the remembered header
+    /// names in the same order with the same values where the front proxy reads them.
     pub(super) fn recall(&self, config: &Arc<AuthenticationConfig>, headers: &HeaderMap) -> Option<Arc<UserInfo>> {
         let slot = self.0.lock();
         let r = slot.as_ref().filter(|r| Arc::ptr_eq(&r.config, config))?;
-        let mut rest = r.lines.as_slice();
-        for (name, value) in r.readers.relevant(headers) {
-            for part in [name.as_str().as_bytes(), NL, value.as_bytes(), NL] {
-                rest = rest.strip_prefix(part)?;
+        if headers.len() != r.headers.len() {
+            return None;
+        }
+        for ((name, value), (known, read)) in headers.iter().zip(&r.headers) {
+            if name != known || read.as_ref().is_some_and(|v| v != value) {
+                return None;
             }
         }
-        rest.is_empty().then(|| r.user.clone())
+        Some(r.user.clone())
     }
 
     pub(super) fn remember(&self, config: &Arc<AuthenticationConfig>, headers: &HeaderMap, user: Arc<UserInfo>) {
@@ -95,13 +96,9 @@ impl FrontProxyMemo {
             Some(r) if Arc::ptr_eq(&r.config, config) => r.readers,
             _ => Readers::of(config),
         };
-        let mut lines = Vec::new();
-        for (name, value) in readers.relevant(headers) {
-            for part in [name.as_str().as_bytes(), NL, value.as_bytes(), NL] {
-                lines.extend_from_slice(part);
-            }
-        }
-        *slot = Some(Remembered { config: config.clone(), readers, lines, user });
+        let headers =
+            headers.iter().map(|(name, value)| (name.clone(), readers.reads(name).then(|| value.clone()))).collect();
+        *slot = Some(Remembered { config: config.clone(), readers, headers, user });
     }
 }
 

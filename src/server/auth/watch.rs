@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use arc_swap::{ArcSwap, Guard};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::Api;
@@ -18,6 +19,11 @@ type OnChange = Box<dyn Fn(&AuthenticationConfig) + Send + Sync>;
 
 /// The latest authentication config and whether the first list of the ConfigMap completed.
 pub struct AuthConfigWatch {
+    /// Read on every request: an `ArcSwap` load takes no lock and writes no shared counter (a
+    /// watch channel's borrow takes its read lock and the `Arc` clone bumps the shared count,
+    /// cache lines every serving thread then writes).
+    current: ArcSwap<AuthenticationConfig>,
+    /// The same configs, for subscribers.
     config: watch::Sender<Arc<AuthenticationConfig>>,
     synced: AtomicBool,
 }
@@ -38,11 +44,17 @@ impl AuthConfigWatch {
     }
 
     fn with(config: AuthenticationConfig, synced: bool) -> Self {
-        AuthConfigWatch { config: watch::Sender::new(Arc::new(config)), synced: AtomicBool::new(synced) }
+        let config = Arc::new(config);
+        AuthConfigWatch {
+            current: ArcSwap::new(config.clone()),
+            config: watch::Sender::new(config),
+            synced: AtomicBool::new(synced),
+        }
     }
 
-    pub fn current(&self) -> Arc<AuthenticationConfig> {
-        self.config.borrow().clone()
+    /// The config now (a guard: hold it only for the request at hand).
+    pub fn current(&self) -> Guard<Arc<AuthenticationConfig>> {
+        self.current.load()
     }
 
     /// True once the ConfigMap was listed (found or not): gate /readyz on it.
@@ -71,7 +83,7 @@ impl AuthConfigWatch {
             Ok(config) => config,
             Err(e) => return tracing::warn!(error = %e, "ignoring this version of the authentication ConfigMap"),
         };
-        if *self.current() == config {
+        if **self.current() == config {
             return;
         }
         tracing::info!(
@@ -81,7 +93,9 @@ impl AuthConfigWatch {
             "authentication config updated"
         );
         on_change(&config);
-        self.config.send_replace(Arc::new(config));
+        let config = Arc::new(config);
+        self.current.store(config.clone());
+        self.config.send_replace(config);
     }
 }
 

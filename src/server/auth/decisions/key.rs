@@ -41,6 +41,13 @@ impl<'a> KeyParts<'a> {
     /// Replaces `out` with the key. The path comes first: it is what usually tells two requests
     /// of one client apart, so a comparison with another key stops early.
     pub fn encode_into(&self, out: &mut Vec<u8>) {
+        self.encode_request_into(out);
+        user(out, self.user);
+    }
+
+    /// Replaces `out` with the key up to the user's part, which follows it last: a caller that
+    /// keeps [`encode_user`]'s bytes for a user it sees again appends them.
+    pub fn encode_request_into(&self, out: &mut Vec<u8>) {
         out.clear();
         text(out, self.path);
         text(out, self.verb);
@@ -48,7 +55,6 @@ impl<'a> KeyParts<'a> {
         for field in [self.api_group, self.api_version, self.resource, self.subresource, self.namespace, self.name] {
             text(out, field);
         }
-        user(out, self.user);
     }
 
     pub fn encode(&self) -> Vec<u8> {
@@ -56,6 +62,12 @@ impl<'a> KeyParts<'a> {
         self.encode_into(&mut out);
         out
     }
+}
+
+/// Replaces `out` with the user's part of a key (see [`KeyParts::encode_request_into`]).
+pub fn encode_user(out: &mut Vec<u8>, info: &UserInfo) {
+    out.clear();
+    user(out, info);
 }
 
 fn user(out: &mut Vec<u8>, user: &UserInfo) {
@@ -162,5 +174,14 @@ mod tests {
         let mut buf = b"leftover bytes from another key".to_vec();
         KeyParts::of(&a).encode_into(&mut buf);
         assert_eq!(buf, KeyParts::of(&a).encode());
+    }
+
+    #[test]
+    fn the_key_is_the_request_part_then_the_user_part() {
+        let a = attrs();
+        let (mut request, mut user) = (b"old".to_vec(), b"old".to_vec());
+        KeyParts::of(&a).encode_request_into(&mut request);
+        encode_user(&mut user, &a.user);
+        assert_eq!([request, user].concat(), KeyParts::of(&a).encode());
     }
 }

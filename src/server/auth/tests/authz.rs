@@ -195,3 +195,33 @@ async fn a_remembered_deny_keeps_its_reason_and_the_deny_ttl() {
     assert_eq!(authz.cache_stats(), CacheStats { hits: 1, misses: 2 });
     dc.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_connection_whose_user_changes_is_answered_for_the_new_user() {
+    let dc = cluster().await;
+    service_account(&dc, "default", "hpa").await;
+    grant(&dc, "default", "hpa", "external.metrics.k8s.io", &["list"]).await;
+    let authz = Authorizer::new(admin(&dc).await, AuthzOptions::default());
+    let memo = DecisionMemo::default();
+    let hpa = Arc::new(hpa_user());
+    let other = Arc::new(UserInfo { name: "system:serviceaccount:default:other".into(), ..hpa_user() });
+    let recall = |user: &Arc<UserInfo>| {
+        let attrs = list_metric((**user).clone(), "default");
+        let mut parts = super::super::KeyParts::of(&attrs);
+        parts.user = user;
+        let shared = authz.recall_shared(&memo, &parts, user);
+        assert_eq!(shared, authz.recall(&DecisionMemo::default(), &super::super::KeyParts::of(&attrs)));
+        shared
+    };
+    assert_eq!(recall(&hpa), None, "nothing reviewed yet");
+    for user in [&hpa, &other] {
+        authz.authorize_remembered(&list_metric((**user).clone(), "default"), &DecisionMemo::default()).await.unwrap();
+    }
+    // The memo's user part follows the Arc it is given: each user gets its own decision.
+    assert_eq!(recall(&hpa), Some(Decision::Allow));
+    assert!(matches!(recall(&other), Some(Decision::Deny { .. })));
+    assert_eq!(recall(&hpa), Some(Decision::Allow));
+    // An equal user in another Arc has the same key.
+    assert_eq!(recall(&Arc::new(hpa_user())), Some(Decision::Allow));
+    dc.shutdown().await;
+}

@@ -171,6 +171,20 @@ async fn a_connection_memo_shares_the_user_only_while_its_headers_are_the_same()
     let mut other_agent = base.to_vec();
     other_agent[4] = ("user-agent", "curl");
     assert!(std::sync::Arc::ptr_eq(&first, &shared(other_agent).await.0.unwrap().unwrap()));
+    // Headers added, dropped or reordered around the same user's: read again, the same user.
+    let mut more = base.to_vec();
+    more.insert(1, ("audit-id", "42"));
+    let mut fewer = base.to_vec();
+    fewer.pop();
+    let mut reordered = base.to_vec();
+    reordered.rotate_left(1);
+    for pairs in [more, fewer, reordered] {
+        let (got, fresh) = shared(pairs.clone()).await;
+        let got = got.unwrap().expect("a user");
+        assert_eq!(*got, *first, "{pairs:?}");
+        assert_eq!(Authenticated::User((*got).clone()), fresh.unwrap(), "{pairs:?}");
+    }
+    shared(base.to_vec()).await.0.unwrap();
 
     let changed: Vec<Vec<(&str, &str)>> = vec![
         vec![
@@ -201,6 +215,20 @@ async fn a_connection_memo_shares_the_user_only_while_its_headers_are_the_same()
             ("x-remote-extra-scopes", "view"),
         ],
         vec![("x-remote-user", "alice"), ("x-remote-group", "devops"), ("x-remote-extra-scopes", "view")],
+        vec![
+            ("x-remote-user", "alice"),
+            ("x-remote-group", "ops"),
+            ("x-remote-group", "dev"),
+            ("x-remote-extra-scopes", "view"),
+            ("user-agent", "kube-aggregator"),
+        ],
+        vec![
+            ("x-remote-user", "alice"),
+            ("x-remote-group", "dev"),
+            ("x-remote-group", "ops"),
+            ("x-remote-extra-scopes", "view"),
+            ("x-remote-extra-scopes", "edit"),
+        ],
     ];
     for pairs in changed {
         let (got, fresh) = shared(pairs.clone()).await;

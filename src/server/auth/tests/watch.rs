@@ -36,7 +36,7 @@ async fn picks_up_creation_and_updates_of_the_configmap() {
     let watch = AuthConfigWatch::spawn(client.clone(), on_change, stopped);
     let synced = watch.clone();
     eventually("the first list", move || synced.synced()).await;
-    assert_eq!(*watch.current(), AuthenticationConfig::default());
+    assert_eq!(**watch.current(), AuthenticationConfig::default());
 
     cms.create(&PostParams::default(), &configmap(r#"["front-proxy-client"]"#)).await.unwrap();
     let w = watch.clone();

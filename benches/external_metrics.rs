@@ -5,6 +5,10 @@
 //! server process has its own: then the client's and the servers' four workers share the two
 //! cores through the OS (BENCHMARKS.md, issue #5, session 7: the two arrangements give different
 //! ratios); `BENCH_SERVERS_WORKERS` sets that runtime's workers (default 2).
+//! `BENCH_CLIENT=process` runs the load client in a child process of its own (this binary again,
+//! `common/child.rs`), so the servers share the cores with another process, as with kube-apiserver;
+//! it then reports the CPU per request of the whole server process (or of its `servers` threads
+//! with `BENCH_SERVERS_RUNTIME=own`).
 //!
 //! Part 1 — refresh: 1,000 DatadogMetrics (created through the API over 4 namespaces, annotated
 //! always-active) using 100 distinct queries served by the simulated API; the provider
@@ -46,6 +50,7 @@ use tokio::sync::watch;
 
 use common::bare::start_bare_servers;
 use common::certs::Ca;
+use common::child;
 use common::client::{Conn, Expect, Workload, request_bytes};
 use common::load::{LoadParams, Target, closed_loop, compare, connect_all};
 use common::setup::{ClientTls, allow_hpa_external_metrics, scrape, serve_config, trust_bench_cas, wait_ready};
@@ -60,6 +65,7 @@ use external_metrics::tracker::Tracker;
 mod common {
     pub mod bare;
     pub mod certs;
+    pub mod child;
     pub mod client;
     pub mod load;
     pub mod setup;
@@ -198,6 +204,10 @@ async fn on<F: std::future::Future>(rt: Option<&tokio::runtime::Runtime>, start:
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
+    if let Some(job) = std::env::var_os(child::CHILD) {
+        return child::run(std::path::Path::new(&job)).await;
+    }
+    let in_child = child::client_in_process()?;
     let sizes = Sizes::from_env()?;
     let servers_rt = servers_runtime()?;
     println!(
@@ -342,7 +352,12 @@ async fn main() -> anyhow::Result<()> {
         Workload { requests: work.requests.clone(), expect: Arc::new(vec![Expect::Body(reply.body.clone())]) };
     let bare = Target { name: "bare", addr: bare_servers.addr, work: bare_work };
     println!("load requests rotate over all {n} names; the bare server answers metric 0's bytes to each");
-    let figures = compare(&ours, &bare, &tls.client, params).await?;
+    let figures = if in_child {
+        let roots = vec![server.ca_pem.clone().context("self-signed CA")?, bare_ca.pem()];
+        child::compare_in_child(&ours, &bare, roots, &tls.front_proxy_leaf, params).await?
+    } else {
+        compare(&ours, &bare, &tls.client, params).await?
+    };
     println!(
         "core time per request incl. client (2 cores x wall / requests, closed loop): ours {:.1} us, bare {:.1} us",
         2e6 / figures.ours_rps,

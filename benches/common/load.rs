@@ -30,6 +30,9 @@ pub struct LoadParams {
     pub open_secs: u64,
     /// Closed-loop rounds (each runs ours then bare).
     pub closed_rounds: usize,
+    /// The servers run in this process (the load client is a child, see `child.rs`): their CPU is
+    /// read from it.
+    pub server_pid: Option<u32>,
 }
 
 impl Default for LoadParams {
@@ -42,6 +45,7 @@ impl Default for LoadParams {
             open_rate: 2_000,
             open_secs: 5,
             closed_rounds: 2,
+            server_pid: None,
         }
     }
 }
@@ -214,7 +218,8 @@ pub async fn compare(
     tls: &Arc<ClientConfig>,
     p: LoadParams,
 ) -> anyhow::Result<Comparison> {
-    let LoadParams { connections, closed_requests, warmup_requests, open_rate, open_secs, closed_rounds } = p;
+    let LoadParams { connections, closed_requests, warmup_requests, open_rate, open_secs, closed_rounds, server_pid } =
+        p;
     println!(
         "\n== closed loop: {connections} keep-alive HTTP/1.1 connections, {closed_requests} requests per run \
          (after a {warmup_requests}-request warm-up per server)"
@@ -231,9 +236,9 @@ pub async fn compare(
     for round in 0..closed_rounds {
         for (i, t) in targets.into_iter().enumerate() {
             let conns = std::mem::take(&mut pools[i]);
-            let cpu_before = servers_cpu();
+            let cpu_before = servers_cpu(server_pid);
             let mut run = closed_loop(conns, closed_requests, &t.work).await?;
-            let cpu = servers_cpu().zip(cpu_before).map(|(after, before)| after.saturating_sub(before));
+            let cpu = servers_cpu(server_pid).zip(cpu_before).map(|(after, before)| after.saturating_sub(before));
             let rps = run.service.len() as f64 / run.wall.as_secs_f64();
             let p = pct(&mut run.service);
             let cpu_text = cpu.map_or(String::new(), |c| {
@@ -310,15 +315,21 @@ pub async fn compare(
     Ok(Comparison { ours_rps: o, bare_rps: b })
 }
 
-/// On-CPU time of this process's threads named `servers…` (the runtime
-/// `BENCH_SERVERS_RUNTIME=own` gives the servers), from `/proc/self/task/*/schedstat` (Linux,
-/// nanoseconds); `None` when there are no such threads or no `/proc`.
-pub fn servers_cpu() -> Option<Duration> {
+/// On-CPU time of the servers' threads, from `/proc/<pid>/task/*/schedstat` (Linux, nanoseconds):
+/// in this process, its threads named `servers…` (the runtime `BENCH_SERVERS_RUNTIME=own` gives
+/// the servers); in process `server_pid` (the load client is its child), those threads when it has
+/// them, else all of its threads. `None` when there are no such threads or no `/proc`.
+pub fn servers_cpu(server_pid: Option<u32>) -> Option<Duration> {
+    let dir = server_pid.map_or("/proc/self/task".to_owned(), |pid| format!("/proc/{pid}/task"));
+    let tasks: Vec<_> = std::fs::read_dir(dir).ok()?.flatten().map(|t| t.path()).collect();
+    let named = |dir: &std::path::PathBuf| {
+        std::fs::read_to_string(dir.join("comm")).is_ok_and(|name| name.starts_with("servers"))
+    };
+    let whole_process = server_pid.is_some() && !tasks.iter().any(named);
     let mut total = 0u64;
     let mut found = false;
-    for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
-        let dir = task.path();
-        if !std::fs::read_to_string(dir.join("comm")).is_ok_and(|name| name.starts_with("servers")) {
+    for dir in tasks {
+        if !whole_process && !named(&dir) {
             continue;
         }
         // A thread that ended between the listing and the read is skipped.

@@ -16,8 +16,8 @@ use kube::core::{ApiResource, GroupVersionKind};
 use rcgen::ExtendedKeyUsagePurpose;
 use rustls::version::TLS13;
 use rustls::{ClientConfig, RootCertStore};
-use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -95,18 +95,25 @@ impl ClientTls {
         roots.add(ours_ca)?;
         roots.add(bare_ca.der())?;
         let fp = front_proxy.leaf("front-proxy-client", &[], ExtendedKeyUsagePurpose::ClientAuth)?;
-        let mut client = ClientConfig::builder_with_provider(ring())
-            .with_protocol_versions(&[&TLS13])?
-            .with_root_certificates(roots.clone())
-            .with_client_auth_cert(vec![fp.cert.clone()], fp.key())?;
-        client.alpn_protocols = vec![b"http/1.1".to_vec()];
-        let mut anon = ClientConfig::builder_with_provider(ring())
-            .with_protocol_versions(&[&TLS13])?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        anon.alpn_protocols = vec![b"http/1.1".to_vec()];
-        Ok(ClientTls { client: Arc::new(client), anon: Arc::new(anon), front_proxy_leaf: fp })
+        let client = client_config(roots.clone(), Some((fp.cert.clone(), fp.key())))?;
+        let anon = client_config(roots, None)?;
+        Ok(ClientTls { client, anon, front_proxy_leaf: fp })
     }
+}
+
+/// A TLS 1.3, HTTP/1.1 client config trusting `roots`, presenting `auth` when given.
+pub fn client_config(
+    roots: RootCertStore,
+    auth: Option<(CertificateDer<'static>, PrivateKeyDer<'static>)>,
+) -> anyhow::Result<Arc<ClientConfig>> {
+    let builder =
+        ClientConfig::builder_with_provider(ring()).with_protocol_versions(&[&TLS13])?.with_root_certificates(roots);
+    let mut config = match auth {
+        Some((cert, key)) => builder.with_client_auth_cert(vec![cert], key)?,
+        None => builder.with_no_client_auth(),
+    };
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
 }
 
 /// When the first connection was up and `/readyz` answered 200, counted from `t0`.

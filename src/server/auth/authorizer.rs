@@ -344,4 +344,74 @@ mod tests {
         assert!(path_allowed(&["/*".to_string()], ""));
         assert!(!path_allowed(&["healthz".to_string()], "/healthz"), "a pattern without a slash never matches");
     }
+
+    fn texts() -> impl proptest::strategy::Strategy<Value = String> {
+        // A small alphabet, short texts: equal and shifted values are likely.
+        proptest::string::string_regex("[ab/]{0,3}").expect("a valid regex")
+    }
+
+    fn attributes() -> impl proptest::strategy::Strategy<Value = Attributes> {
+        use proptest::prelude::*;
+        let user = (
+            texts(),
+            texts(),
+            proptest::collection::vec(texts(), 0..3),
+            proptest::collection::btree_map(texts(), proptest::collection::vec(texts(), 0..2), 0..2),
+        )
+            .prop_map(|(name, uid, groups, extra)| crate::server::auth::UserInfo { name, uid, groups, extra });
+        let fields = proptest::collection::vec(texts(), 8);
+        (user, any::<bool>(), fields).prop_map(|(user, resource_request, f)| Attributes {
+            user,
+            resource_request,
+            verb: f[0].clone(),
+            api_group: f[1].clone(),
+            api_version: f[2].clone(),
+            resource: f[3].clone(),
+            subresource: f[4].clone(),
+            namespace: f[5].clone(),
+            name: f[6].clone(),
+            path: f[7].clone(),
+        })
+    }
+
+    /// `a`, with the fields `mask` selects taken from `b`: two attributes that differ in a few
+    /// fields, the near misses a key must still tell apart.
+    fn mix(a: &Attributes, b: &Attributes, mask: &[bool]) -> Attributes {
+        let pick = |i: usize, x: &String, y: &String| if mask[i] { y.clone() } else { x.clone() };
+        let user = crate::server::auth::UserInfo {
+            name: pick(0, &a.user.name, &b.user.name),
+            uid: pick(1, &a.user.uid, &b.user.uid),
+            groups: if mask[2] { b.user.groups.clone() } else { a.user.groups.clone() },
+            extra: if mask[3] { b.user.extra.clone() } else { a.user.extra.clone() },
+        };
+        Attributes {
+            user,
+            resource_request: if mask[4] { b.resource_request } else { a.resource_request },
+            verb: pick(5, &a.verb, &b.verb),
+            api_group: pick(6, &a.api_group, &b.api_group),
+            api_version: pick(7, &a.api_version, &b.api_version),
+            resource: pick(8, &a.resource, &b.resource),
+            subresource: pick(9, &a.subresource, &b.subresource),
+            namespace: pick(10, &a.namespace, &b.namespace),
+            name: pick(11, &a.name, &b.name),
+            path: pick(12, &a.path, &b.path),
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2_000))]
+        /// The table answers a request with another's decision only when the review for it
+        /// would be the same review: keys are equal exactly when the reviews are.
+        #[test]
+        fn keys_are_equal_exactly_when_the_reviews_are(
+            a in attributes(),
+            other in attributes(),
+            mask in proptest::collection::vec(proptest::bool::weighted(0.15), 13),
+        ) {
+            let b = mix(&a, &other, &mask);
+            let same_key = KeyParts::of(&a).encode() == KeyParts::of(&b).encode();
+            let same_review = super::access_review(&a).spec == super::access_review(&b).spec;
+            proptest::prop_assert_eq!(same_key, same_review, "{:?} / {:?}", a, b);
+        }
+    }
 }

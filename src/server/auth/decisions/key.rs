@@ -1,7 +1,11 @@
-//! A decision's key: every field of its [`Attributes`] in one contiguous byte string (each text
-//! length-prefixed, lists counted), so a lookup hashes and compares one buffer — a few adjacent
-//! cache lines — instead of following a pointer per field. Equal attributes have equal keys and
-//! different attributes different keys (the encoding is unambiguous).
+//! A decision's key: the fields of its [`Attributes`] that the SubjectAccessReview carries, in one
+//! contiguous byte string (each text length-prefixed, lists counted), so a lookup hashes and
+//! compares one buffer — a few adjacent cache lines — instead of following a pointer per field.
+//! Two attributes have equal keys exactly when their reviews are equal (the encoding is
+//! unambiguous, and holds nothing the review does not): a resource request's review carries no
+//! path, a non-resource request's only the path and verb (kube-apiserver's
+//! `SubjectAccessReviewSpec`), so the HPA's read of a metric is keyed by the metric, not also by
+//! the ~100-byte path that repeats it.
 
 use std::collections::BTreeMap;
 
@@ -38,8 +42,7 @@ impl<'a> KeyParts<'a> {
         }
     }
 
-    /// Replaces `out` with the key. The path comes first: it is what usually tells two requests
-    /// of one client apart, so a comparison with another key stops early.
+    /// Replaces `out` with the key.
     pub fn encode_into(&self, out: &mut Vec<u8>) {
         self.encode_request_into(out);
         user(out, self.user);
@@ -49,11 +52,17 @@ impl<'a> KeyParts<'a> {
     /// keeps [`encode_user`]'s bytes for a user it sees again appends them.
     pub fn encode_request_into(&self, out: &mut Vec<u8>) {
         out.clear();
-        text(out, self.path);
-        text(out, self.verb);
         out.push(u8::from(self.resource_request));
-        for field in [self.api_group, self.api_version, self.resource, self.subresource, self.namespace, self.name] {
-            text(out, field);
+        if self.resource_request {
+            // Name and resource first: they usually tell two requests of one client apart (the
+            // HPA's reads differ by metric, the resource), so a comparison stops early.
+            for field in [self.name, self.resource, self.namespace, self.verb, self.api_group, self.api_version] {
+                text(out, field);
+            }
+            text(out, self.subresource);
+        } else {
+            text(out, self.path);
+            text(out, self.verb);
         }
     }
 
@@ -97,10 +106,16 @@ fn text(out: &mut Vec<u8>, text: &str) {
     out.extend_from_slice(text.as_bytes());
 }
 
-/// Lengths and counts as 8 bytes: no text a request carries is that long, so no two field
-/// sequences share an encoding.
+/// Lengths and counts as unsigned LEB128 (7 bits a byte, the high bit set on all but the last):
+/// prefix-free, so no two field sequences share an encoding, and one byte for the short texts
+/// requests carry.
 fn count(out: &mut Vec<u8>, n: usize) {
-    out.extend_from_slice(&(n as u64).to_le_bytes());
+    let mut n = n as u64;
+    while n >= 0x80 {
+        out.push(n as u8 | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
 }
 
 #[cfg(test)]
@@ -141,7 +156,6 @@ mod tests {
             Attributes { subresource: "x".into(), ..a.clone() },
             Attributes { namespace: "x".into(), ..a.clone() },
             Attributes { name: "x".into(), ..a.clone() },
-            Attributes { path: "/x".into(), ..a.clone() },
             Attributes { user: UserInfo { name: "v".into(), ..a.user.clone() }, ..a.clone() },
             Attributes { user: UserInfo { uid: "2".into(), ..a.user.clone() }, ..a.clone() },
             Attributes { user: UserInfo { groups: vec!["g1".into()], ..a.user.clone() }, ..a.clone() },
@@ -155,6 +169,49 @@ mod tests {
         for other in &changed {
             assert_ne!(KeyParts::of(other).encode(), key, "{other:?}");
         }
+        // A resource request's review carries no path.
+        let elsewhere =
+            Attributes { path: "/apis/external.metrics.k8s.io/v1beta1/namespaces/default/m/".into(), ..a.clone() };
+        assert_eq!(KeyParts::of(&elsewhere).encode(), key);
+    }
+
+    #[test]
+    fn a_non_resource_key_holds_the_path_verb_and_user_only() {
+        let a = Attributes {
+            resource_request: false,
+            api_group: String::new(),
+            api_version: String::new(),
+            resource: String::new(),
+            namespace: String::new(),
+            path: "/openapi/v2".into(),
+            verb: "get".into(),
+            ..attrs()
+        };
+        let key = KeyParts::of(&a).encode();
+        for other in [
+            Attributes { path: "/openapi/v3".into(), ..a.clone() },
+            Attributes { verb: "head".into(), ..a.clone() },
+            Attributes { user: UserInfo { name: "v".into(), ..a.user.clone() }, ..a.clone() },
+            Attributes { resource_request: true, ..a.clone() },
+        ] {
+            assert_ne!(KeyParts::of(&other).encode(), key, "{other:?}");
+        }
+        // Its review carries no resource fields.
+        let with_resource = Attributes { resource: "m".into(), namespace: "default".into(), ..a.clone() };
+        assert_eq!(KeyParts::of(&with_resource).encode(), key);
+    }
+
+    #[test]
+    fn counts_are_leb128() {
+        for (n, bytes) in [(0usize, vec![0u8]), (127, vec![0x7f]), (128, vec![0x80, 0x01]), (300, vec![0xac, 0x02])] {
+            let mut out = Vec::new();
+            count(&mut out, n);
+            assert_eq!(out, bytes, "{n}");
+        }
+        let long = "x".repeat(200);
+        let a = Attributes { resource: long.clone(), ..attrs() };
+        let b = Attributes { resource: long[..199].into(), subresource: "x".into(), ..attrs() };
+        assert_ne!(KeyParts::of(&a).encode(), KeyParts::of(&b).encode());
     }
 
     #[test]

@@ -232,19 +232,27 @@ pub async fn compare(
         pools.push(closed_loop(conns, warmup_requests, &t.work).await?.conns);
     }
     // The servers' own CPU time per request, when they run on threads of their own.
-    let mut server_cpu = [(Duration::ZERO, 0usize), (Duration::ZERO, 0usize)];
+    let mut server_cpu = [(Sched::default(), 0usize), (Sched::default(), 0usize)];
     for round in 0..closed_rounds {
         for (i, t) in targets.into_iter().enumerate() {
             let conns = std::mem::take(&mut pools[i]);
-            let cpu_before = servers_cpu(server_pid);
+            let cpu_before = servers_sched(server_pid);
             let mut run = closed_loop(conns, closed_requests, &t.work).await?;
-            let cpu = servers_cpu(server_pid).zip(cpu_before).map(|(after, before)| after.saturating_sub(before));
+            let cpu = servers_sched(server_pid).zip(cpu_before).map(|(after, before)| after.since(before));
             let rps = run.service.len() as f64 / run.wall.as_secs_f64();
             let p = pct(&mut run.service);
             let cpu_text = cpu.map_or(String::new(), |c| {
-                server_cpu[i].0 += c;
-                server_cpu[i].1 += run.service.len();
-                format!("; server threads {:.1} us CPU/req", c.as_secs_f64() * 1e6 / run.service.len() as f64)
+                let n = run.service.len();
+                let total = &mut server_cpu[i].0;
+                (total.run, total.wait, total.slices) =
+                    (total.run + c.run, total.wait + c.wait, total.slices + c.slices);
+                server_cpu[i].1 += n;
+                format!(
+                    "; server threads {:.1} us CPU/req, {:.1} us run-queue wait/req, {:.2} slices/req",
+                    c.run.as_secs_f64() * 1e6 / n as f64,
+                    c.wait.as_secs_f64() * 1e6 / n as f64,
+                    c.slices as f64 / n as f64
+                )
             });
             println!(
                 "round {round} {:<4}: {} req in {:.3} s = {:>8.0} req/s; latency p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms{cpu_text}",
@@ -264,12 +272,18 @@ pub async fn compare(
     let (o, b) = (mean(&throughput[0]), mean(&throughput[1]));
     println!("throughput ours / bare = {o:.0} / {b:.0} = {:.1} % (target >= 80 %)", 100.0 * o / b);
     if server_cpu.iter().all(|(_, n)| *n > 0) {
-        let per = |(cpu, n): (Duration, usize)| cpu.as_secs_f64() * 1e6 / n as f64;
+        let per = |(cpu, n): (Sched, usize)| cpu.run.as_secs_f64() * 1e6 / n as f64;
         let (o, b) = (per(server_cpu[0]), per(server_cpu[1]));
         println!(
             "server threads' CPU per request ours / bare = {o:.1} / {b:.1} us: a server-bound ours would run at \
              {:.1} % of bare",
             100.0 * b / o
+        );
+        let slices = |(cpu, n): (Sched, usize)| cpu.slices as f64 / n as f64;
+        println!(
+            "server threads put on a CPU per request ours / bare = {:.2} / {:.2}",
+            slices(server_cpu[0]),
+            slices(server_cpu[1])
         );
     }
     let mut ratios: Vec<f64> = throughput[0].iter().zip(&throughput[1]).map(|(ot, bt)| 100.0 * ot / bt).collect();
@@ -315,31 +329,51 @@ pub async fn compare(
     Ok(Comparison { ours_rps: o, bare_rps: b })
 }
 
-/// On-CPU time of the servers' threads, from `/proc/<pid>/task/*/schedstat` (Linux, nanoseconds):
-/// in this process, its threads named `servers…` (the runtime `BENCH_SERVERS_RUNTIME=own` gives
-/// the servers); in process `server_pid` (the load client is its child), those threads when it has
+/// What the scheduler did for the servers' threads, summed: on-CPU time, time runnable but waiting
+/// for a CPU, and the number of times they were put on a CPU (from `schedstat`).
+#[derive(Clone, Copy, Default)]
+pub struct Sched {
+    pub run: Duration,
+    pub wait: Duration,
+    pub slices: u64,
+}
+
+impl Sched {
+    fn since(self, before: Sched) -> Sched {
+        Sched {
+            run: self.run.saturating_sub(before.run),
+            wait: self.wait.saturating_sub(before.wait),
+            slices: self.slices.saturating_sub(before.slices),
+        }
+    }
+}
+
+/// [`Sched`] of the servers' threads, from `/proc/<pid>/task/*/schedstat` (Linux): in this
+/// process, its threads named `servers…` (the runtime `BENCH_SERVERS_RUNTIME=own` gives the
+/// servers); in process `server_pid` (the load client is its child), those threads when it has
 /// them, else all of its threads. `None` when there are no such threads or no `/proc`.
-pub fn servers_cpu(server_pid: Option<u32>) -> Option<Duration> {
+pub fn servers_sched(server_pid: Option<u32>) -> Option<Sched> {
     let dir = server_pid.map_or("/proc/self/task".to_owned(), |pid| format!("/proc/{pid}/task"));
     let tasks: Vec<_> = std::fs::read_dir(dir).ok()?.flatten().map(|t| t.path()).collect();
     let named = |dir: &std::path::PathBuf| {
         std::fs::read_to_string(dir.join("comm")).is_ok_and(|name| name.starts_with("servers"))
     };
     let whole_process = server_pid.is_some() && !tasks.iter().any(named);
-    let mut total = 0u64;
+    let mut total = Sched::default();
     let mut found = false;
     for dir in tasks {
         if !whole_process && !named(&dir) {
             continue;
         }
         // A thread that ended between the listing and the read is skipped.
-        if let Some(ns) = std::fs::read_to_string(dir.join("schedstat"))
-            .ok()
-            .and_then(|stat| stat.split_whitespace().next().and_then(|n| n.parse::<u64>().ok()))
-        {
-            total += ns;
+        let Ok(stat) = std::fs::read_to_string(dir.join("schedstat")) else { continue };
+        let fields: Vec<u64> = stat.split_whitespace().filter_map(|n| n.parse().ok()).collect();
+        if let [run, wait, slices] = fields[..] {
+            total.run += Duration::from_nanos(run);
+            total.wait += Duration::from_nanos(wait);
+            total.slices += slices;
             found = true;
         }
     }
-    found.then(|| Duration::from_nanos(total))
+    found.then_some(total)
 }

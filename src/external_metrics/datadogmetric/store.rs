@@ -13,6 +13,7 @@ use bytes::Bytes;
 use hashbrown::{DefaultHashBuilder, HashTable};
 use k8s_openapi::jiff::Timestamp;
 use parking_lot::RwLock;
+use smallvec::SmallVec;
 use tokio::sync::mpsc;
 
 use super::model::{MetricState, rfc3339};
@@ -60,24 +61,29 @@ pub(super) fn parts(id: &str) -> (&str, &str) {
 }
 
 struct Entry {
+    /// `state.id`'s bytes, inline in the table's slot when they fit (most IDs): every metric read
+    /// compares them, and reading them from the slot saves a second, dependent cache miss per
+    /// read — the `String`'s heap bytes were most of the lookup's time with 10,000 metrics
+    /// (`perf`, BENCHMARKS.md issue #5 session 9).
+    id: SmallVec<[u8; 32]>,
     state: MetricState,
     served: Served,
 }
 
 impl Entry {
     fn new(state: MetricState) -> Self {
-        Entry { served: Served::of(&state), state }
+        Entry { id: SmallVec::from_slice(state.id.as_bytes()), served: Served::of(&state), state }
     }
 
     fn is(&self, namespace: &str, name: &str) -> bool {
-        id_is(&self.state.id, namespace, name)
+        id_is(&self.id, namespace, name)
     }
 }
 
 /// `parts(id) == (namespace, name)`, without searching the ID for its `/` (every metric read
 /// compares the entries its hash finds).
-fn id_is(id: &str, namespace: &str, name: &str) -> bool {
-    let (id, ns) = (id.as_bytes(), namespace.as_bytes());
+fn id_is(id: &[u8], namespace: &str, name: &str) -> bool {
+    let ns = namespace.as_bytes();
     let rest = match id.get(ns.len()) {
         Some(b'/') => &id[ns.len() + 1..],
         None => b"".as_slice(),
@@ -210,6 +216,7 @@ impl DatadogMetricStore {
             .get_mut(id)
             .map(|e| {
                 change(&mut e.state);
+                debug_assert_eq!(e.state.id.as_bytes(), &e.id[..], "an update may not change the key");
                 if !e.served.is_for(&e.state) {
                     e.served = Served::of(&e.state);
                 }
@@ -237,17 +244,17 @@ mod tests {
         /// The read path's comparison is exactly "the ID splits into these parts".
         #[test]
         fn id_is_compares_the_parts(id in "[a/b]{0,5}", namespace in "[a/b]{0,3}", name in "[a/b]{0,3}") {
-            proptest::prop_assert_eq!(id_is(&id, &namespace, &name), parts(&id) == (namespace.as_str(), name.as_str()));
+            proptest::prop_assert_eq!(id_is(id.as_bytes(), &namespace, &name), parts(&id) == (namespace.as_str(), name.as_str()));
         }
     }
 
     #[test]
     fn an_id_is_its_namespace_and_name() {
-        assert!(id_is("default/web", "default", "web"));
-        assert!(id_is("default", "default", ""));
-        assert!(!id_is("default/web", "default/web", ""));
-        assert!(!id_is("a/b/c", "a/b", "c"), "the first / splits");
-        assert!(id_is("a/b/c", "a", "b/c"));
-        assert!(!id_is("default/web", "defaulx", "web") && !id_is("default/web", "default", "we"));
+        assert!(id_is(b"default/web", "default", "web"));
+        assert!(id_is(b"default", "default", ""));
+        assert!(!id_is(b"default/web", "default/web", ""));
+        assert!(!id_is(b"a/b/c", "a/b", "c"), "the first / splits");
+        assert!(id_is(b"a/b/c", "a", "b/c"));
+        assert!(!id_is(b"default/web", "defaulx", "web") && !id_is(b"default/web", "default", "we"));
     }
 }

@@ -243,9 +243,7 @@ pub async fn compare(
             let p = pct(&mut run.service);
             let cpu_text = cpu.map_or(String::new(), |c| {
                 let n = run.service.len();
-                let total = &mut server_cpu[i].0;
-                (total.run, total.wait, total.slices) =
-                    (total.run + c.run, total.wait + c.wait, total.slices + c.slices);
+                server_cpu[i].0.add(c);
                 server_cpu[i].1 += n;
                 format!(
                     "; server threads {:.1} us CPU/req, {:.1} us run-queue wait/req, {:.2} slices/req",
@@ -339,6 +337,12 @@ pub struct Sched {
 }
 
 impl Sched {
+    fn add(&mut self, other: Sched) {
+        self.run += other.run;
+        self.wait += other.wait;
+        self.slices += other.slices;
+    }
+
     fn since(self, before: Sched) -> Sched {
         Sched {
             run: self.run.saturating_sub(before.run),

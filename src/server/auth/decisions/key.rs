@@ -56,10 +56,18 @@ impl<'a> KeyParts<'a> {
         if self.resource_request {
             // Name and resource first: they usually tell two requests of one client apart (the
             // HPA's reads differ by metric, the resource), so a comparison stops early.
-            for field in [self.name, self.resource, self.namespace, self.verb, self.api_group, self.api_version] {
+            let fields = [
+                self.name,
+                self.resource,
+                self.namespace,
+                self.verb,
+                self.api_group,
+                self.api_version,
+                self.subresource,
+            ];
+            for field in fields {
                 text(out, field);
             }
-            text(out, self.subresource);
         } else {
             text(out, self.path);
             text(out, self.verb);

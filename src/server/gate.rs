@@ -90,37 +90,51 @@ pub async fn admit(
         Ok(Some(u)) => u,
         Ok(None) | Err(_) => return Err(ApiError::unauthorized().into_response()),
     };
-    let derived = Derived::of(&req.method, read);
-    match decide_now(gate, conn, &derived, user, path) {
+    match decide_now(gate, conn, &Derived::of(&req.method, read), user, path) {
         Ok(decided) => decided,
-        Err(attrs) => match gate.authorizer.authorize_missed(&attrs, &conn.decisions).await {
-            Ok(Decision::Allow) => Ok(()),
-            Ok(Decision::Deny { reason }) => Err(forbidden(&attrs, &reason)),
-            Err(e) => Err(ApiError::internal(format!("authorization check failed: {e}")).into_response()),
-        },
+        Err(attrs) => review(gate, conn, &attrs).await,
+    }
+}
+
+/// What [`admit_now`] could not answer without waiting.
+pub enum Pending {
+    /// A bearer token to check: [`admit`] the request.
+    Token,
+    /// A SubjectAccessReview to ask for these attributes: [`review`] them.
+    Review(Box<Attributes>),
+}
+
+/// The authorizer's answer for `attrs`, which nothing remembered: 403 when it denies, 500 when it
+/// could not be asked.
+pub async fn review(gate: &Gate, conn: &ConnectionTrust, attrs: &Attributes) -> Result<(), Response> {
+    match gate.authorizer.authorize_missed(attrs, &conn.decisions).await {
+        Ok(Decision::Allow) => Ok(()),
+        Ok(Decision::Deny { reason }) => Err(forbidden(attrs, &reason)),
+        Err(e) => Err(ApiError::internal(format!("authorization check failed: {e}")).into_response()),
     }
 }
 
 /// [`admit`]'s answer when it needs no waiting (the front-proxy memo or a certificate names the
-/// user and a remembered decision or an always-allowed rule answers: every HPA read once warm);
-/// `None` when it would wait for a bearer token check or a SubjectAccessReview.
+/// user and a remembered decision or an always-allowed rule answers: every HPA read once warm),
+/// else what is left to wait for ([`Pending`]): a bearer token check, or a SubjectAccessReview for
+/// attributes already built.
 pub fn admit_now(
     gate: &Gate,
     conn: &ConnectionTrust,
     req: &Parts,
     read: Option<&MetricRead<'_>>,
-) -> Option<Result<(), Response>> {
+) -> Result<Result<(), Response>, Pending> {
     let path = req.uri.path();
     if always_allowed(path) {
-        return Some(Ok(()));
+        return Ok(Ok(()));
     }
     let identity = conn.identity(&gate.client_cas);
     let user = match gate.authenticator.authenticate_now(&identity, &req.headers, Some(&conn.users)) {
         Authentication::Done(Ok(Some(u))) => u,
-        Authentication::Done(Ok(None) | Err(_)) => return Some(Err(ApiError::unauthorized().into_response())),
-        Authentication::Token(..) => return None,
+        Authentication::Done(Ok(None) | Err(_)) => return Ok(Err(ApiError::unauthorized().into_response())),
+        Authentication::Token(..) => return Err(Pending::Token),
     };
-    decide_now(gate, conn, &Derived::of(&req.method, read), user, path).ok()
+    decide_now(gate, conn, &Derived::of(&req.method, read), user, path).map_err(Pending::Review)
 }
 
 /// The decision for `user`'s request remembered or always allowed, else (`Err`) the attributes to

@@ -140,14 +140,21 @@ impl SecureService {
         let (route, started) = (routes::route_label(path), Instant::now());
         let read = MetricRead::parse(path);
         let shared = &self.shared;
-        if let Some(admitted) = gate::admit_now(&shared.gate, &self.conn, &req, read.as_ref()) {
-            return future::Either::Left(ready(Ok(self.finish(admitted, &req, read.as_ref(), route, started))));
-        }
+        let pending = match gate::admit_now(&shared.gate, &self.conn, &req, read.as_ref()) {
+            Ok(admitted) => {
+                return future::Either::Left(ready(Ok(self.finish(admitted, &req, read.as_ref(), route, started))));
+            }
+            Err(pending) => pending,
+        };
         drop(read);
         let this = self.clone();
         future::Either::Right(Box::pin(async move {
             let read = MetricRead::parse(req.uri.path());
-            let admitted = gate::admit(&this.shared.gate, &this.conn, &req, read.as_ref()).await;
+            let (gate, conn) = (&this.shared.gate, &this.conn);
+            let admitted = match pending {
+                gate::Pending::Review(attrs) => gate::review(gate, conn, &attrs).await,
+                gate::Pending::Token => gate::admit(gate, conn, &req, read.as_ref()).await,
+            };
             Ok(this.finish(admitted, &req, read.as_ref(), route, started))
         }))
     }

@@ -190,12 +190,13 @@ impl DatadogMetricProvider {
         serve: impl FnOnce(&Served) -> T,
     ) -> Result<T, ProviderError> {
         let config = &self.config;
+        // What decides is read from `served` (in the store's slot); `state` only on an error.
         let answer = self.store.read_served(namespace, name, |state, served| {
-            if !state.valid {
+            if !served.valid {
                 let text = state.error.as_ref().map(|e| e.text.clone());
                 return Err(text.unwrap_or_else(|| "DatadogMetric is invalid, missing error details".to_owned()));
             }
-            if state.is_stale(config.metrics_max_age, now, config.query_validity_period) {
+            if served.is_stale(config.metrics_max_age, now, config.query_validity_period) {
                 let when = state.data_time_text();
                 return Err(format!(
                     "DatadogMetric is stale, last updated: {when}. Check datadog-cluster-agent logs for errors"

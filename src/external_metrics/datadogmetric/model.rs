@@ -260,10 +260,7 @@ impl MetricState {
 
     /// `IsStale`: the point is older than maxAge (or the default) plus `grace`.
     pub fn is_stale(&self, default_max_age: Duration, now: Timestamp, grace: Duration) -> bool {
-        let max_age = if self.max_age.is_zero() { default_max_age } else { self.max_age } + grace;
-        let data = self.data_time.map_or(GO_ZERO_TIME_SECONDS, |t| t.as_second());
-        let age = i128::from(now.as_second()) - i128::from(data);
-        age * 1_000_000_000 > max_age.as_nanos() as i128
+        is_stale(self.max_age, self.data_time, default_max_age, now, grace)
     }
 
     /// Text of `data_time` as Go prints a UTC `time.Time` (`%v`), used in the stale error.
@@ -273,6 +270,21 @@ impl MetricState {
             None => "0001-01-01 00:00:00 +0000 UTC".to_owned(),
         }
     }
+}
+
+/// [`MetricState::is_stale`] from its two fields (`max_age` zero: `default_max_age`), also what
+/// the read path's copy of them ([`super::Served`]) answers with.
+pub fn is_stale(
+    max_age: Duration,
+    data_time: Option<Timestamp>,
+    default_max_age: Duration,
+    now: Timestamp,
+    grace: Duration,
+) -> bool {
+    let max_age = if max_age.is_zero() { default_max_age } else { max_age } + grace;
+    let data = data_time.map_or(GO_ZERO_TIME_SECONDS, |t| t.as_second());
+    let age = i128::from(now.as_second()) - i128::from(data);
+    age * 1_000_000_000 > max_age.as_nanos() as i128
 }
 
 /// Unix seconds of Go's zero `time.Time`, what an unset DataTime compares as.

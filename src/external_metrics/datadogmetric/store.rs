@@ -6,8 +6,15 @@
 //! `datadogmetric@<ns>:<name>` read, serialised), made when the value changes rather than on every
 //! read. Entries are hashed by namespace and name, so a read finds one by the parts of the metric
 //! name without building its ID.
+//!
+//! A read touches only the table's slot: the ID, and in [`Served`] the reply and the fields that
+//! decide whether it may be served (valid, maxAge, the point's time). The rest of the state (the
+//! query, errors, references: most of its ~330 bytes) is boxed, so the table's slots stay small and
+//! 10,000 metrics rotating through reads spread over fewer cache lines (BENCHMARKS.md, issue #5
+//! session 10).
 
 use std::hash::BuildHasher;
+use std::time::Duration;
 
 use bytes::Bytes;
 use hashbrown::{DefaultHashBuilder, HashTable};
@@ -16,13 +23,17 @@ use parking_lot::RwLock;
 use smallvec::SmallVec;
 use tokio::sync::mpsc;
 
-use super::model::{MetricState, rfc3339};
+use super::model::{MetricState, is_stale, rfc3339};
 use super::names::REFERENCE_PREFIX;
 use crate::server::{ExternalMetricValue, ExternalMetricValueList, format_quantity};
 
-/// What an external metric read of a state answers with.
+/// What an external metric read of a state answers with, and what decides whether it may.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Served {
+    /// The state's `valid`.
+    pub valid: bool,
+    /// The state's `max_age` (zero: the configured default).
+    max_age: Duration,
     /// `value` as a Quantity.
     pub value: String,
     /// `data_time` in RFC 3339 (Go's zero time when unset).
@@ -46,12 +57,39 @@ impl Served {
             window: None,
             value: value.clone(),
         };
-        let reply = Bytes::from(ExternalMetricValueList::new(vec![item]).to_json());
-        Served { value, timestamp, reply, from: (state.value.to_bits(), state.data_time) }
+        let reply =
+            Bytes::from_owner(InlineReply(SmallVec::from_slice(&ExternalMetricValueList::new(vec![item]).to_json())));
+        let from = (state.value.to_bits(), state.data_time);
+        Served { valid: state.valid, max_age: state.max_age, value, timestamp, reply, from }
     }
 
-    fn is_for(&self, state: &MetricState) -> bool {
-        self.from == (state.value.to_bits(), state.data_time)
+    /// [`MetricState::is_stale`] of the state this was made from.
+    pub fn is_stale(&self, default_max_age: Duration, now: Timestamp, grace: Duration) -> bool {
+        is_stale(self.max_age, self.from.1, default_max_age, now, grace)
+    }
+
+    /// Brings this up to date with `state`: the texts and reply are made again only when the value
+    /// or its time changed.
+    fn follow(&mut self, state: &MetricState) {
+        if self.from == (state.value.to_bits(), state.data_time) {
+            (self.valid, self.max_age) = (state.valid, state.max_age);
+        } else {
+            *self = Served::of(state);
+        }
+    }
+}
+
+/// A reply's bytes held inline by the [`Bytes`] owner: `Bytes::from_owner` allocates the owner
+/// right after the reference count, so cloning a reply (every metric read) and then writing it
+/// touch one allocation's adjacent lines; a `Bytes` from a `Vec` keeps its count in a second,
+/// separate allocation — one more cold cache miss per read with 10,000 metrics rotating
+/// (BENCHMARKS.md, issue #5 session 10). 232 bytes hold the replies of names up to ~50 characters
+/// (a longer one spills to the heap: one more miss, nothing else).
+struct InlineReply(SmallVec<[u8; 232]>);
+
+impl AsRef<[u8]> for InlineReply {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
     }
 }
 
@@ -66,13 +104,14 @@ struct Entry {
     /// read — the `String`'s heap bytes were most of the lookup's time with 10,000 metrics
     /// (`perf`, BENCHMARKS.md issue #5 session 9).
     id: SmallVec<[u8; 32]>,
-    state: MetricState,
     served: Served,
+    /// Boxed: a read does not look at it (see the module docs).
+    state: Box<MetricState>,
 }
 
 impl Entry {
     fn new(state: MetricState) -> Self {
-        Entry { id: SmallVec::from_slice(state.id.as_bytes()), served: Served::of(&state), state }
+        Entry { id: SmallVec::from_slice(state.id.as_bytes()), served: Served::of(&state), state: Box::new(state) }
     }
 
     fn is(&self, namespace: &str, name: &str) -> bool {
@@ -190,7 +229,7 @@ impl DatadogMetricStore {
     }
 
     pub fn all(&self) -> Vec<MetricState> {
-        let mut all: Vec<MetricState> = self.metrics.read().table.iter().map(|e| e.state.clone()).collect();
+        let mut all: Vec<MetricState> = self.metrics.read().table.iter().map(|e| (*e.state).clone()).collect();
         all.sort_by(|a, b| a.id.cmp(&b.id));
         all
     }
@@ -217,9 +256,7 @@ impl DatadogMetricStore {
             .map(|e| {
                 change(&mut e.state);
                 debug_assert_eq!(e.state.id.as_bytes(), &e.id[..], "an update may not change the key");
-                if !e.served.is_for(&e.state) {
-                    e.served = Served::of(&e.state);
-                }
+                e.served.follow(&e.state);
             })
             .is_some();
         if found {

@@ -73,6 +73,13 @@ fn a_kept_reply_follows_updates_and_goes_with_its_entry() {
         s.error = Some(MetricError::new("broken"));
     }));
     assert_eq!(read().unwrap_err(), ProviderError::Unavailable("broken".into()));
+    // Valid again: the same reply, not made again (the read path's copy of `valid` followed).
+    assert!(store.update("web/rps", store::Writer::Retriever, |s| {
+        s.valid = true;
+        s.error = None;
+    }));
+    let again = read().expect("reply");
+    assert_eq!((again.as_ptr(), &again), (updated.as_ptr(), &updated));
 
     // Replaced by a write of the whole state, then deleted: not found.
     store.set(fresh("web/rps", 3.0, now), store::Writer::Controller);
@@ -99,6 +106,16 @@ fn stale_and_autogen_reads_answer_as_the_values_do() {
         provider.get_reply("web", "datadogmetric@web:old", &everything).unwrap_err(),
         provider.get("web", "datadogmetric@web:old", &everything).unwrap_err()
     );
+    // The entry's own maxAge decides, as updated: 10 min makes the point fresh, 0 the default again.
+    let old = || provider.get_reply("web", "datadogmetric@web:old", &everything);
+    assert!(matches!(old().unwrap_err(), ProviderError::Unavailable(text) if text.contains("stale")));
+    assert!(store.update("web/old", store::Writer::Controller, |s| s.max_age = Duration::from_secs(600)));
+    assert_eq!(
+        old().expect("fresh under its own maxAge"),
+        serialised(&provider, "web", "datadogmetric@web:old", &everything)
+    );
+    assert!(store.update("web/old", store::Writer::Controller, |s| s.max_age = Duration::ZERO));
+    assert!(matches!(old().unwrap_err(), ProviderError::Unavailable(text) if text.contains("stale")));
     // An autogen entry answers with the plain name the HPA asked for, not its reference.
     let plain = provider.get_reply("web", "nginx.net.request_per_s", &selector).expect("reply");
     assert_eq!(plain, serialised(&provider, "web", "nginx.net.request_per_s", &selector));

@@ -8,7 +8,8 @@
 //!   again (the aggregator forwarding one HPA's reads), and one comparison is the cheapest check;
 //! - the shared [`DecisionTable`]: a synchronous, sharded lookup by the attributes' contiguous
 //!   encoding, which needs no built attributes (the HPA controller rotating over many metric
-//!   names);
+//!   names). The encoding is a request part and a user part the table interns; a connection
+//!   keeps its user's interned part, so a request encodes and hashes only its own part;
 //! - the moka cache, asked only when the table misses: concurrent misses for the same attributes
 //!   share one review, and its answer is stored in the table.
 
@@ -22,7 +23,7 @@ use k8s_openapi::api::authorization::v1::{
 use moka::Expiry;
 use moka::future::Cache;
 
-use super::decisions::{DecisionTable, Found, KeyParts, Remembered, encode_user};
+use super::decisions::{DecisionTable, Found, KeyParts, Remembered, UserKey, encode_user, same_user};
 use super::retry::create_review;
 use super::stats::Counters;
 use super::{Attributes, AuthError, CacheStats, Decision, UserInfo};
@@ -55,44 +56,129 @@ impl Default for AuthzOptions {
     }
 }
 
-/// One connection's last authorization decision (see the module docs): its key and answer, copied
-/// into buffers the connection reuses, so checking and replacing it touches no shared memory.
+/// One connection's last authorization decision (see the module docs): its key and answer, the
+/// request part copied into buffers the connection reuses and the user part the table's interned
+/// allocation, so checking and replacing it touches no shared memory.
 #[derive(Default)]
 pub struct DecisionMemo(parking_lot::Mutex<Memo>);
 
 #[derive(Default)]
 struct Memo {
-    /// The key of the request being checked.
+    /// The request part of the key being checked.
     scratch: Vec<u8>,
-    /// The key `last` answers for.
-    key: Vec<u8>,
-    last: Option<Found>,
+    /// The user part of the key being checked, for a caller that does not share its user
+    /// ([`Authorizer::recall`]); also the buffer a new connection user is encoded into.
+    user_scratch: Vec<u8>,
+    last: Last,
     /// The connection's user (held, so a pointer comparison cannot be fooled by another user at
-    /// a freed one's address) and its part of every key, encoded once.
-    user: Option<(Arc<UserInfo>, Vec<u8>)>,
+    /// a freed one's address) and its part of every key as the table interned it: encoded,
+    /// hashed and interned once per connection and user, not per request.
+    user: Option<(Arc<UserInfo>, UserKey)>,
 }
 
-impl Memo {
-    /// The remembered decision when it is for the key in `scratch` and unexpired at `now`.
-    fn recall(&self, now: Instant) -> Option<Decision> {
-        let last = self.last.as_ref()?;
-        (now < last.expires_at && self.key == self.scratch).then(|| last.decision.clone())
+/// The last decision and its key.
+#[derive(Default)]
+struct Last {
+    /// The key's request part.
+    request: Vec<u8>,
+    /// The key's user part: the table's interned allocation when it had one.
+    user: Option<Arc<[u8]>>,
+    found: Option<Found>,
+}
+
+impl Last {
+    /// The remembered decision when it is for the key (`request`, `user`) and unexpired at `now`.
+    fn recall(&self, request: &[u8], user: &[u8], now: Instant) -> Option<Decision> {
+        let found = self.found.as_ref()?;
+        let same = self.request == request && self.user.as_deref().is_some_and(|u| same_user(u, user));
+        (now < found.expires_at && same).then(|| found.decision.clone())
     }
 
-    /// Remembers `found` for the key in `scratch` (whose buffer is kept for the next request).
-    fn remember_scratch(&mut self, found: Found) {
-        std::mem::swap(&mut self.scratch, &mut self.key);
-        self.last = Some(found);
+    /// Remembers `found` for the key (`request`, `user`), taking `request`'s buffer (and leaving
+    /// it the previous one, for the next request). `interned` is `user`'s interned allocation,
+    /// if the caller has it.
+    fn remember(&mut self, request: &mut Vec<u8>, user: &[u8], interned: Option<&Arc<[u8]>>, found: Found) {
+        std::mem::swap(&mut self.request, request);
+        self.remember_user(user, interned);
+        self.found = Some(found);
+    }
+
+    /// Keeps `user` as the key's user part, unless it already is: a connection's requests for one
+    /// user neither allocate nor touch the interned allocation's reference count.
+    fn remember_user(&mut self, user: &[u8], interned: Option<&Arc<[u8]>>) {
+        let kept = match (&self.user, interned) {
+            (Some(known), Some(interned)) => Arc::ptr_eq(known, interned),
+            (Some(known), None) => **known == *user,
+            (None, _) => false,
+        };
+        if !kept {
+            self.user = Some(interned.cloned().unwrap_or_else(|| Arc::from(user)));
+        }
     }
 }
 
 impl DecisionMemo {
     fn remember(&self, entry: &Remembered) {
         let mut memo = self.0.lock();
-        memo.key.clear();
-        memo.key.extend_from_slice(&entry.key);
-        memo.last = Some(Found { decision: entry.decision.clone(), expires_at: entry.expires_at });
+        let last = &mut memo.last;
+        last.request.clear();
+        last.request.extend_from_slice(&entry.request);
+        last.remember_user(&entry.user.bytes, Some(&entry.user.bytes));
+        last.found = Some(Found { decision: entry.decision.clone(), expires_at: entry.expires_at });
     }
+
+    /// The unexpired decision this memo or `table` holds for the attributes `parts` describes
+    /// (see [`Authorizer::recall`]), kept here.
+    fn recall(&self, table: &DecisionTable, parts: &KeyParts<'_>, now: Instant) -> Option<Decision> {
+        let mut memo = self.0.lock();
+        let Memo { scratch, user_scratch, last, .. } = &mut *memo;
+        parts.encode_request_into(scratch);
+        encode_user(user_scratch, parts.user);
+        let hash = table.hash_user(user_scratch);
+        recall_in(table, last, scratch, user_scratch, hash, None, now)
+    }
+
+    /// [`DecisionMemo::recall`] for a connection's shared `user` (see
+    /// [`Authorizer::recall_shared`]).
+    fn recall_shared(
+        &self,
+        table: &DecisionTable,
+        parts: &KeyParts<'_>,
+        user: &Arc<UserInfo>,
+        now: Instant,
+    ) -> Option<Decision> {
+        let mut memo = self.0.lock();
+        let Memo { scratch, user_scratch, last, user: known } = &mut *memo;
+        parts.encode_request_into(scratch);
+        let interned = match known {
+            Some((known, interned)) if Arc::ptr_eq(known, user) => interned,
+            slot => {
+                encode_user(user_scratch, user);
+                &slot.insert((user.clone(), table.intern(user_scratch))).1
+            }
+        };
+        recall_in(table, last, scratch, &interned.bytes, interned.hash, Some(&interned.bytes), now)
+    }
+}
+
+/// The decision `last` or else `table` holds for the key (`request`, `user`), whose user part
+/// hashes to `user_hash`; a table hit replaces `last`.
+fn recall_in(
+    table: &DecisionTable,
+    last: &mut Last,
+    request: &mut Vec<u8>,
+    user: &[u8],
+    user_hash: u64,
+    interned: Option<&Arc<[u8]>>,
+    now: Instant,
+) -> Option<Decision> {
+    if let Some(decision) = last.recall(request, user, now) {
+        return Some(decision);
+    }
+    let found = table.get(table.hash_key(request, user_hash), request, user, now)?;
+    let decision = found.decision.clone();
+    last.remember(request, user, interned, found);
+    Some(decision)
 }
 
 struct DecisionTtl;
@@ -123,8 +209,9 @@ impl Authorizer {
         if self.always_allowed(attrs) {
             return Ok(Decision::Allow);
         }
-        let key = KeyParts::of(attrs).encode();
-        if let Some(found) = self.table.get(self.table.hash_key(&key), &key, Instant::now()) {
+        let (request, user) = KeyParts::of(attrs).encode_parts();
+        let hash = self.table.hash_key(&request, self.table.hash_user(&user));
+        if let Some(found) = self.table.get(hash, &request, &user, Instant::now()) {
             self.counters.record(false);
             return Ok(found.decision);
         }
@@ -150,44 +237,24 @@ impl Authorizer {
     /// always-allowed attributes (those are never looked up), so a hit needs no always-allowed
     /// check.
     pub fn recall(&self, memo: &DecisionMemo, parts: &KeyParts<'_>) -> Option<Decision> {
-        self.recall_key(memo, |memo| parts.encode_into(&mut memo.scratch))
+        self.counted(memo.recall(&self.table, parts, Instant::now()))
     }
 
     /// [`Authorizer::recall`] for a user the connection keeps one `Arc` of (the front-proxy
-    /// memo's): its part of the key is encoded once per connection and user, not per request.
-    /// `parts.user` must be `user`.
+    /// memo's): its part of the key is encoded, hashed and interned by the table once per
+    /// connection and user, not per request, so a request encodes and hashes only its own part
+    /// and the table compares the user by pointer. `parts.user` must be `user`.
     pub fn recall_shared(&self, memo: &DecisionMemo, parts: &KeyParts<'_>, user: &Arc<UserInfo>) -> Option<Decision> {
         debug_assert!(std::ptr::eq(parts.user, &**user));
-        self.recall_key(memo, |memo| {
-            parts.encode_request_into(&mut memo.scratch);
-            let cached = match &mut memo.user {
-                Some((known, bytes)) if Arc::ptr_eq(known, user) => bytes,
-                slot => {
-                    let mut bytes = slot.take().map(|(_, b)| b).unwrap_or_default();
-                    encode_user(&mut bytes, user);
-                    &mut slot.insert((user.clone(), bytes)).1
-                }
-            };
-            memo.scratch.extend_from_slice(cached);
-        })
+        self.counted(memo.recall_shared(&self.table, parts, user, Instant::now()))
     }
 
-    fn recall_key(&self, memo: &DecisionMemo, encode: impl FnOnce(&mut Memo)) -> Option<Decision> {
-        let now = Instant::now();
-        let mut memo = memo.0.lock();
-        encode(&mut memo);
-        let decision = match memo.recall(now) {
-            Some(decision) => decision,
-            None => {
-                let found = self.table.get(self.table.hash_key(&memo.scratch), &memo.scratch, now)?;
-                let decision = found.decision.clone();
-                memo.remember_scratch(found);
-                decision
-            }
-        };
-        drop(memo);
-        self.counters.record(false);
-        Some(decision)
+    /// `decision`, a hit counted if it is one.
+    fn counted(&self, decision: Option<Decision>) -> Option<Decision> {
+        if decision.is_some() {
+            self.counters.record(false);
+        }
+        decision
     }
 
     /// After [`Authorizer::recall`] found nothing: the moka cache (a review on a miss), its answer
@@ -286,26 +353,29 @@ fn resource_attributes(attrs: &Attributes) -> ResourceAttributes {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
     use std::time::{Duration, Instant};
 
-    use super::{Decision, DecisionMemo, Found, Memo, path_allowed};
+    use super::{Decision, DecisionMemo, Found, Last, path_allowed};
     use crate::server::auth::decisions::DecisionTable;
-    use crate::server::auth::{Attributes, KeyParts};
+    use crate::server::auth::{Attributes, KeyParts, UserInfo};
 
     #[test]
     fn the_memo_answers_its_own_key_until_it_expires() {
         let (t0, ttl) = (Instant::now(), Duration::from_secs(30));
-        let mut memo = Memo { scratch: b"key-a".to_vec(), ..Memo::default() };
-        assert_eq!(memo.recall(t0), None, "nothing remembered yet");
-        memo.remember_scratch(Found { decision: Decision::Allow, expires_at: t0 + ttl });
-        memo.scratch = b"key-a".to_vec();
-        assert_eq!(memo.recall(t0), Some(Decision::Allow));
-        assert_eq!(memo.recall(t0 + ttl - Duration::from_nanos(1)), Some(Decision::Allow));
-        assert_eq!(memo.recall(t0 + ttl), None, "expired at review time + TTL");
-        memo.scratch = b"key-b".to_vec();
-        assert_eq!(memo.recall(t0), None, "another key");
-        memo.scratch = b"key-".to_vec();
-        assert_eq!(memo.recall(t0), None, "a prefix of the key");
+        let mut last = Last::default();
+        let (request, user) = (b"key-a".as_slice(), b"user".as_slice());
+        assert_eq!(last.recall(request, user, t0), None, "nothing remembered yet");
+        let mut scratch = request.to_vec();
+        last.remember(&mut scratch, user, None, Found { decision: Decision::Allow, expires_at: t0 + ttl });
+        assert_eq!(last.recall(request, user, t0), Some(Decision::Allow));
+        assert_eq!(last.recall(request, user, t0 + ttl - Duration::from_nanos(1)), Some(Decision::Allow));
+        assert_eq!(last.recall(request, user, t0 + ttl), None, "expired at review time + TTL");
+        assert_eq!(last.recall(b"key-b", user, t0), None, "another request");
+        assert_eq!(last.recall(b"key-", user, t0), None, "a prefix of the request");
+        assert_eq!(last.recall(request, b"other", t0), None, "another user");
+        assert_eq!(last.recall(request, b"use", t0), None, "a prefix of the user");
+        assert_eq!(last.recall(b"key-au", b"ser", t0), None, "the same bytes split elsewhere");
     }
 
     #[test]
@@ -316,12 +386,98 @@ mod tests {
         let deny = Decision::Deny { reason: "no".into() };
         let entry = table.remembered(&attrs, deny.clone(), Duration::from_secs(30), t0);
         let memo = DecisionMemo::default();
-        memo.0.lock().scratch = b"stale key".to_vec();
+        memo.0.lock().last.request = b"stale key".to_vec();
         memo.remember(&entry);
-        let mut memo = memo.0.lock();
-        KeyParts::of(&attrs).encode_into(&mut memo.scratch);
-        assert_eq!(memo.recall(t0), Some(deny));
-        assert_eq!(memo.recall(t0 + Duration::from_secs(30)), None);
+        let last = &memo.0.lock().last;
+        let (request, user) = KeyParts::of(&attrs).encode_parts();
+        assert_eq!(last.recall(&request, &user, t0), Some(deny));
+        assert_eq!(last.recall(&request, &user, t0 + Duration::from_secs(30)), None);
+        assert!(Arc::ptr_eq(last.user.as_ref().expect("a user"), &entry.user.bytes), "the interned user part");
+    }
+
+    fn metric_read(user: UserInfo, metric: &str) -> Attributes {
+        Attributes {
+            user,
+            verb: "list".into(),
+            resource_request: true,
+            api_group: "external.metrics.k8s.io".into(),
+            api_version: "v1beta1".into(),
+            resource: metric.into(),
+            namespace: "default".into(),
+            path: format!("/apis/external.metrics.k8s.io/v1beta1/namespaces/default/{metric}"),
+            ..Default::default()
+        }
+    }
+
+    fn hpa() -> UserInfo {
+        UserInfo {
+            name: "system:serviceaccount:kube-system:horizontal-pod-autoscaler".into(),
+            uid: "0b0e5b3c-4c8f-4d4e-9a55-3f1c2f6a7d10".into(),
+            groups: vec!["system:serviceaccounts".into(), "system:authenticated".into()],
+            ..Default::default()
+        }
+    }
+
+    /// What `memo` recalls for `user`'s read of `metric`, the user shared as the gate shares it.
+    fn recall_shared(
+        table: &DecisionTable,
+        memo: &DecisionMemo,
+        user: &Arc<UserInfo>,
+        metric: &str,
+    ) -> Option<Decision> {
+        let attrs = metric_read(UserInfo::clone(user), metric);
+        let mut parts = KeyParts::of(&attrs);
+        parts.user = user;
+        memo.recall_shared(table, &parts, user, Instant::now())
+    }
+
+    #[test]
+    fn connections_sharing_equal_users_find_the_same_entries_through_one_interned_user() {
+        let table = DecisionTable::new(100);
+        let t0 = Instant::now();
+        let deny = Decision::Deny { reason: "no".into() };
+        for (metric, decision) in [("a", Decision::Allow), ("b", deny.clone())] {
+            table.insert(&table.remembered(&metric_read(hpa(), metric), decision, Duration::from_secs(60), t0), t0);
+        }
+        // Two connections, each with its own Arc of an equal user.
+        let (one, two) = (DecisionMemo::default(), DecisionMemo::default());
+        let (u1, u2) = (Arc::new(hpa()), Arc::new(hpa()));
+        for (memo, user) in [(&one, &u1), (&two, &u2)] {
+            assert_eq!(recall_shared(&table, memo, user, "a"), Some(Decision::Allow));
+            assert_eq!(recall_shared(&table, memo, user, "b"), Some(deny.clone()));
+            assert_eq!(recall_shared(&table, memo, user, "c"), None);
+        }
+        let interned = |memo: &DecisionMemo| memo.0.lock().user.as_ref().expect("a user").1.bytes.clone();
+        let (i1, i2) = (interned(&one), interned(&two));
+        assert!(Arc::ptr_eq(&i1, &i2), "both connections hold the table's one allocation");
+        assert!(Arc::ptr_eq(one.0.lock().last.user.as_ref().expect("a user"), &i1));
+        // A caller that does not share its user encodes it: equal bytes elsewhere hit too.
+        let fresh = DecisionMemo::default();
+        assert_eq!(fresh.recall(&table, &KeyParts::of(&metric_read(hpa(), "a")), t0), Some(Decision::Allow));
+        assert_eq!(fresh.recall(&table, &KeyParts::of(&metric_read(hpa(), "b")), t0), Some(deny));
+        let other = UserInfo { name: "system:serviceaccount:default:other".into(), ..hpa() };
+        assert_eq!(fresh.recall(&table, &KeyParts::of(&metric_read(other.clone(), "a")), t0), None);
+        // Neither does a connection whose user changes.
+        assert_eq!(recall_shared(&table, &one, &Arc::new(other), "a"), None);
+        assert_eq!(recall_shared(&table, &one, &u1, "a"), Some(Decision::Allow));
+    }
+
+    #[test]
+    fn a_connections_memo_answers_only_its_user() {
+        let table = DecisionTable::new(100);
+        let t0 = Instant::now();
+        table.insert(&table.remembered(&metric_read(hpa(), "a"), Decision::Allow, Duration::from_secs(60), t0), t0);
+        let memo = DecisionMemo::default();
+        let user = Arc::new(hpa());
+        assert_eq!(recall_shared(&table, &memo, &user, "a"), Some(Decision::Allow));
+        // The same request for a user differing in one group: neither the memo nor the table.
+        let mut groups = hpa().groups;
+        groups.pop();
+        let other = Arc::new(UserInfo { groups, ..hpa() });
+        assert_eq!(recall_shared(&table, &memo, &other, "a"), None);
+        let encoded = DecisionMemo::default();
+        assert_eq!(encoded.recall(&table, &KeyParts::of(&metric_read(UserInfo::clone(&other), "a")), t0), None);
+        assert_eq!(recall_shared(&table, &memo, &user, "a"), Some(Decision::Allow));
     }
 
     #[test]
@@ -358,7 +514,7 @@ mod tests {
             proptest::collection::vec(texts(), 0..3),
             proptest::collection::btree_map(texts(), proptest::collection::vec(texts(), 0..2), 0..2),
         )
-            .prop_map(|(name, uid, groups, extra)| crate::server::auth::UserInfo { name, uid, groups, extra });
+            .prop_map(|(name, uid, groups, extra)| UserInfo { name, uid, groups, extra });
         let fields = proptest::collection::vec(texts(), 8);
         (user, any::<bool>(), fields).prop_map(|(user, resource_request, f)| Attributes {
             user,
@@ -378,7 +534,7 @@ mod tests {
     /// fields, the near misses a key must still tell apart.
     fn mix(a: &Attributes, b: &Attributes, mask: &[bool]) -> Attributes {
         let pick = |i: usize, x: &String, y: &String| if mask[i] { y.clone() } else { x.clone() };
-        let user = crate::server::auth::UserInfo {
+        let user = UserInfo {
             name: pick(0, &a.user.name, &b.user.name),
             uid: pick(1, &a.user.uid, &b.user.uid),
             groups: if mask[2] { b.user.groups.clone() } else { a.user.groups.clone() },
@@ -409,9 +565,16 @@ mod tests {
             mask in proptest::collection::vec(proptest::bool::weighted(0.15), 13),
         ) {
             let b = mix(&a, &other, &mask);
-            let same_key = KeyParts::of(&a).encode() == KeyParts::of(&b).encode();
+            // The table's key is the pair (request part, user part).
+            let same_key = KeyParts::of(&a).encode_parts() == KeyParts::of(&b).encode_parts();
             let same_review = super::access_review(&a).spec == super::access_review(&b).spec;
             proptest::prop_assert_eq!(same_key, same_review, "{:?} / {:?}", a, b);
+            // And the table answers b with a's decision exactly then.
+            let (table, t0) = (DecisionTable::new(10), Instant::now());
+            table.insert(&table.remembered(&a, Decision::Allow, Duration::from_secs(60), t0), t0);
+            let (request, user) = KeyParts::of(&b).encode_parts();
+            let hash = table.hash_key(&request, table.hash_user(&user));
+            proptest::prop_assert_eq!(table.get(hash, &request, &user, t0).is_some(), same_review);
         }
     }
 }

@@ -6,6 +6,11 @@
 //! path, a non-resource request's only the path and verb (kube-apiserver's
 //! `SubjectAccessReviewSpec`), so the HPA's read of a metric is keyed by the metric, not also by
 //! the ~100-byte path that repeats it.
+//!
+//! The key is two parts, the request's fields then the user's: the table keeps a user's part once
+//! for all its entries (see the decisions module docs), so a key is compared as the pair
+//! ([`KeyParts::encode_request_into`], [`encode_user`]), equal exactly when the whole encoding is
+//! (both parts are self-delimiting).
 
 use std::collections::BTreeMap;
 
@@ -74,6 +79,14 @@ impl<'a> KeyParts<'a> {
         }
     }
 
+    /// The request part and the user part.
+    pub fn encode_parts(&self) -> (Vec<u8>, Vec<u8>) {
+        let (mut request, mut user) = (Vec::with_capacity(128), Vec::with_capacity(256));
+        self.encode_request_into(&mut request);
+        encode_user(&mut user, self.user);
+        (request, user)
+    }
+
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(256);
         self.encode_into(&mut out);
@@ -85,6 +98,12 @@ impl<'a> KeyParts<'a> {
 pub fn encode_user(out: &mut Vec<u8>, info: &UserInfo) {
     out.clear();
     user(out, info);
+}
+
+/// `attrs`' request part and user part.
+#[cfg(test)]
+pub fn split(attrs: &Attributes) -> (Vec<u8>, Vec<u8>) {
+    KeyParts::of(attrs).encode_parts()
 }
 
 fn user(out: &mut Vec<u8>, user: &UserInfo) {

@@ -1,9 +1,10 @@
-//! The decision table alone: expiry, the shared capacity and eviction, denials, hash collisions.
+//! The decision table alone: expiry, the shared capacity and eviction, denials, hash collisions,
+//! the user part shared by a user's entries and its interner.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::{DecisionTable, KeyParts, Remembered};
+use super::{DecisionTable, INLINE, Remembered, SWEEP_AT_LEAST, key};
 use crate::server::auth::{Attributes, Decision, UserInfo};
 
 fn attrs(user: &str, resource: &str) -> Attributes {
@@ -24,9 +25,10 @@ fn entry(table: &DecisionTable, a: &Attributes, decision: Decision, ttl: Duratio
     table.remembered(a, decision, ttl, at)
 }
 
+/// `a`'s decision, its user part encoded afresh (compared by bytes, not by the interned pointer).
 fn lookup(table: &DecisionTable, a: &Attributes, now: Instant) -> Option<Decision> {
-    let key = KeyParts::of(a).encode();
-    table.get(table.hash_key(&key), &key, now).map(|found| found.decision)
+    let (request, user) = key::split(a);
+    table.get(table.hash_key(&request, table.hash_user(&user)), &request, &user, now).map(|found| found.decision)
 }
 
 #[test]
@@ -158,15 +160,26 @@ fn equal_hashes_never_answer_for_other_attributes() {
     let (a, b) = (attrs("u", "a"), attrs("u", "b"));
     table.insert(&entry(&table, &a, Decision::Allow, Duration::from_secs(60), t0), t0);
     // b looked up under a's hash (a collision) is still compared by its key.
-    let b_key = KeyParts::of(&b).encode();
-    assert!(table.get(table.hash_attributes(&a), &b_key, t0).is_none());
+    let (b_request, b_user) = key::split(&b);
+    assert!(table.get(table.hash_attributes(&a), &b_request, &b_user, t0).is_none());
     // Every field takes part in the comparison, also under the same hash.
     let mut c = a.clone();
     c.namespace = "other".into();
-    let c_key = KeyParts::of(&c).encode();
-    assert!(table.get(table.hash_attributes(&a), &c_key, t0).is_none());
+    let (c_request, c_user) = key::split(&c);
+    assert!(table.get(table.hash_attributes(&a), &c_request, &c_user, t0).is_none());
     assert_eq!(lookup(&table, &c, t0), None);
+    // So does the user part: the same request for another user, under a's hash, and under a's
+    // interned user's pointer never stands in for bytes it does not hold.
+    let d = attrs("v", "a");
+    let (d_request, d_user) = key::split(&d);
+    assert_eq!(d_request, key::split(&a).0, "the same request part");
+    assert!(table.get(table.hash_attributes(&a), &d_request, &d_user, t0).is_none());
+    assert_eq!(lookup(&table, &d, t0), None);
     assert_eq!(lookup(&table, &a, t0), Some(Decision::Allow));
+    let (a_request, a_user) = key::split(&a);
+    let interned = table.intern(&a_user);
+    assert!(table.get(table.hash_attributes(&a), &a_request, &interned.bytes, t0).is_some());
+    assert!(table.get(table.hash_attributes(&a), &c_request, &interned.bytes, t0).is_none());
 }
 
 #[test]
@@ -192,4 +205,100 @@ fn concurrent_readers_and_writers_agree() {
     }
     assert!(table.len() <= 64);
     assert_eq!(table.len(), table.held());
+}
+
+#[test]
+fn users_with_the_same_request_part_never_share_a_decision() {
+    let table = DecisionTable::new(100);
+    let t0 = Instant::now();
+    let deny = Decision::Deny { reason: "no".into() };
+    let u = attrs("u", "m");
+    // Users differing in name, uid, groups or extra only.
+    let others = [
+        attrs("v", "m"),
+        Attributes { user: UserInfo { uid: "1".into(), ..u.user.clone() }, ..u.clone() },
+        Attributes { user: UserInfo { groups: vec![], ..u.user.clone() }, ..u.clone() },
+        Attributes {
+            user: UserInfo { extra: [("scopes".into(), vec!["x".into()])].into(), ..u.user.clone() },
+            ..u.clone()
+        },
+    ];
+    table.insert(&entry(&table, &u, Decision::Allow, Duration::from_secs(60), t0), t0);
+    for other in &others {
+        assert_eq!(key::split(other).0, key::split(&u).0, "the same request part");
+        assert_eq!(lookup(&table, other, t0), None, "{other:?}");
+        table.insert(&entry(&table, other, deny.clone(), Duration::from_secs(60), t0), t0);
+        assert_eq!(lookup(&table, other, t0), Some(deny.clone()), "{other:?}");
+    }
+    assert_eq!(lookup(&table, &u, t0), Some(Decision::Allow));
+    assert_eq!(table.len(), 1 + others.len());
+}
+
+#[test]
+fn a_users_entries_share_one_interned_user_part_and_equal_bytes_find_them() {
+    let table = DecisionTable::new(100);
+    let t0 = Instant::now();
+    let (a, b) = (attrs("u", "a"), attrs("u", "b"));
+    let (ea, eb) = (
+        entry(&table, &a, Decision::Allow, Duration::from_secs(60), t0),
+        entry(&table, &b, Decision::Allow, Duration::from_secs(60), t0),
+    );
+    assert!(Arc::ptr_eq(&ea.user.bytes, &eb.user.bytes), "one allocation for the user");
+    table.insert(&ea, t0);
+    table.insert(&eb, t0);
+    // Interned twice (two connections seeing the user): the same allocation, found by pointer.
+    let user = key::split(&a).1;
+    let (first, second) = (table.intern(&user), table.intern(&user.clone()));
+    assert!(Arc::ptr_eq(&first.bytes, &second.bytes) && Arc::ptr_eq(&first.bytes, &ea.user.bytes));
+    assert_eq!(first.hash, table.hash_user(&user));
+    for x in [&a, &b] {
+        let request = key::split(x).0;
+        let hash = table.hash_key(&request, first.hash);
+        assert!(table.get(hash, &request, &first.bytes, t0).is_some(), "by pointer");
+        assert!(table.get(hash, &request, &user, t0).is_some(), "by bytes");
+        assert!(table.get(hash, &request, &user[..user.len() - 1], t0).is_none(), "a prefix");
+    }
+}
+
+#[test]
+fn the_interner_forgets_users_nothing_holds() {
+    let table = DecisionTable::new(100);
+    let t0 = Instant::now();
+    let user = |i: usize| key::split(&attrs(&format!("user-{i}"), "m")).1;
+    // Held by an entry, and by a connection.
+    table.insert(&entry(&table, &attrs("user-0", "m"), Decision::Allow, Duration::from_secs(60), t0), t0);
+    let held = table.intern(&user(1));
+    for i in 2..SWEEP_AT_LEAST {
+        table.intern(&user(i));
+    }
+    assert_eq!(table.interned(), SWEEP_AT_LEAST);
+    // Full: the next intern sweeps the users nothing holds.
+    table.intern(&user(SWEEP_AT_LEAST));
+    assert_eq!(table.interned(), 3, "the entry's, the connection's, the new one");
+    assert!(Arc::ptr_eq(&table.intern(&user(1)).bytes, &held.bytes), "a held user stays interned");
+    let (request, bytes) = key::split(&attrs("user-0", "m"));
+    let interned = table.intern(&bytes);
+    assert!(table.get(table.hash_key(&request, interned.hash), &request, &interned.bytes, t0).is_some());
+    // Bounded however many users come and go.
+    for i in 0..50 * SWEEP_AT_LEAST {
+        table.intern(&user(1000 + i));
+        assert!(table.interned() <= SWEEP_AT_LEAST);
+    }
+}
+
+#[test]
+fn the_hpa_read_of_a_metric_stays_inline() {
+    let table = DecisionTable::new(10);
+    let t0 = Instant::now();
+    // benches/read_path.rs's names, and a 60-byte one.
+    for metric in ["datadogmetric@bench-3:ddm-00042", &format!("datadogmetric@default:{}", "x".repeat(38))] {
+        let a = Attributes { namespace: "default".into(), ..attrs("u", metric) };
+        let e = entry(&table, &a, Decision::Allow, Duration::from_secs(60), t0);
+        assert!(e.request.len() <= INLINE, "{} bytes: {metric}", e.request.len());
+        table.insert(&e, t0);
+    }
+    let spilled =
+        table.shards.iter().flat_map(|s| s.read().iter().map(|slot| slot.request.spilled()).collect::<Vec<_>>());
+    assert!(spilled.into_iter().all(|s| !s));
+    assert_eq!(std::mem::size_of::<super::Slot>(), 192, "three cache lines");
 }

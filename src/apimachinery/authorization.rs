@@ -45,6 +45,25 @@ pub struct Attributes {
     pub path: String,
 }
 
+#[cfg(test)]
+impl Attributes {
+    /// A `list` of external metric `metric` in `namespace` by `user`, as the HPA controller reads
+    /// one (the tests' usual request).
+    pub(crate) fn metric_list(user: UserInfo, namespace: &str, metric: &str) -> Self {
+        Attributes {
+            user,
+            verb: "list".into(),
+            resource_request: true,
+            api_group: "external.metrics.k8s.io".into(),
+            api_version: "v1beta1".into(),
+            resource: metric.into(),
+            namespace: namespace.into(),
+            path: format!("/apis/external.metrics.k8s.io/v1beta1/namespaces/{namespace}/{metric}"),
+            ..Default::default()
+        }
+    }
+}
+
 /// e.g. `datadogmetrics.external.metrics.k8s.io "m" is forbidden: User "u" cannot get resource
 /// "datadogmetrics" in API group "external.metrics.k8s.io" in the namespace "default"`, then
 /// `: <reason>` when the authorizer gave one. Non-resource requests read

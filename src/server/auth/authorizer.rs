@@ -396,17 +396,7 @@ mod tests {
     }
 
     fn metric_read(user: UserInfo, metric: &str) -> Attributes {
-        Attributes {
-            user,
-            verb: "list".into(),
-            resource_request: true,
-            api_group: "external.metrics.k8s.io".into(),
-            api_version: "v1beta1".into(),
-            resource: metric.into(),
-            namespace: "default".into(),
-            path: format!("/apis/external.metrics.k8s.io/v1beta1/namespaces/default/{metric}"),
-            ..Default::default()
-        }
+        Attributes::metric_list(user, "default", metric)
     }
 
     fn hpa() -> UserInfo {

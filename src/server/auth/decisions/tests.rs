@@ -8,17 +8,8 @@ use super::{DecisionTable, INLINE, Remembered, SWEEP_AT_LEAST, key};
 use crate::server::auth::{Attributes, Decision, UserInfo};
 
 fn attrs(user: &str, resource: &str) -> Attributes {
-    Attributes {
-        user: UserInfo { name: user.into(), groups: vec!["system:authenticated".into()], ..Default::default() },
-        verb: "list".into(),
-        resource_request: true,
-        api_group: "external.metrics.k8s.io".into(),
-        api_version: "v1beta1".into(),
-        resource: resource.into(),
-        namespace: "default".into(),
-        path: format!("/apis/external.metrics.k8s.io/v1beta1/namespaces/default/{resource}"),
-        ..Default::default()
-    }
+    let user = UserInfo { name: user.into(), groups: vec!["system:authenticated".into()], ..Default::default() };
+    Attributes::metric_list(user, "default", resource)
 }
 
 fn entry(table: &DecisionTable, a: &Attributes, decision: Decision, ttl: Duration, at: Instant) -> Remembered {

@@ -22,17 +22,7 @@ fn hpa_user() -> UserInfo {
 }
 
 fn list_metric(user: UserInfo, namespace: &str) -> Attributes {
-    Attributes {
-        user,
-        verb: "list".into(),
-        resource_request: true,
-        api_group: "external.metrics.k8s.io".into(),
-        api_version: "v1beta1".into(),
-        resource: "datadogmetric@default:web-rps".into(),
-        namespace: namespace.into(),
-        path: format!("/apis/external.metrics.k8s.io/v1beta1/namespaces/{namespace}/datadogmetric@default:web-rps"),
-        ..Default::default()
-    }
+    Attributes::metric_list(user, namespace, "datadogmetric@default:web-rps")
 }
 
 #[tokio::test]

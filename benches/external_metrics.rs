@@ -346,6 +346,8 @@ async fn main() -> anyhow::Result<()> {
     drop(pass);
     let counters = ["http_requests_total{", "auth_cache_lookups_total{"];
     let before = scrape(server.metrics_addr, &counters).await?;
+    const LATENCY: [&str; 1] = ["http_request_duration_seconds_bucket{"];
+    let before_latency = scrape(server.metrics_addr, &LATENCY).await?;
 
     let bare_servers = on(servers_rt.as_ref(), start_bare_servers(&reply, &bare_ca, &front_proxy, &client_ca)).await?;
     let bare_work =
@@ -364,6 +366,15 @@ async fn main() -> anyhow::Result<()> {
         2e6 / figures.bare_rps
     );
     let after = scrape(server.metrics_addr, &counters).await?;
+    let after_latency = scrape(server.metrics_addr, &LATENCY).await?;
+    println!("\nour server's metric reads during the load runs, handler time (cumulative buckets; a client-side tail");
+    println!("beyond the slowest bucket reached here is spent outside the handler: scheduling, TCP, TLS):");
+    for line in after_latency.iter().filter(|l| l.contains("route=\"metric\"")) {
+        let count = |l: &str| l.rsplit(' ').next().and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
+        let bucket = line.rsplit_once(' ').map_or(line.as_str(), |(b, _)| b);
+        let earlier = before_latency.iter().find(|l| l.rsplit_once(' ').is_some_and(|(b, _)| b == bucket));
+        println!("  {bucket} {}", count(line).saturating_sub(earlier.map_or(0, |l| count(l))));
+    }
     println!("\nour server's counters before the load runs (after the warm-up pass):");
     for line in before {
         println!("  {line}");

@@ -53,7 +53,10 @@ use common::certs::Ca;
 use common::child;
 use common::client::{Conn, Expect, Workload, request_bytes};
 use common::load::{LoadParams, Target, closed_loop, compare, connect_all};
-use common::setup::{ClientTls, allow_hpa_external_metrics, scrape, serve_config, trust_bench_cas, wait_ready};
+use common::setup::{
+    ClientTls, allow_hpa_external_metrics, buckets_since, latency_buckets, scrape, serve_config, trust_bench_cas,
+    wait_ready,
+};
 use external_metrics::fleet::{self, RESOURCES_NS};
 use external_metrics::querier::RecordingQuerier;
 use external_metrics::refresh;
@@ -346,8 +349,7 @@ async fn main() -> anyhow::Result<()> {
     drop(pass);
     let counters = ["http_requests_total{", "auth_cache_lookups_total{"];
     let before = scrape(server.metrics_addr, &counters).await?;
-    const LATENCY: [&str; 1] = ["http_request_duration_seconds_bucket{"];
-    let before_latency = scrape(server.metrics_addr, &LATENCY).await?;
+    let before_latency = latency_buckets(server.metrics_addr, "metric").await?;
 
     let bare_servers = on(servers_rt.as_ref(), start_bare_servers(&reply, &bare_ca, &front_proxy, &client_ca)).await?;
     let bare_work =
@@ -366,14 +368,11 @@ async fn main() -> anyhow::Result<()> {
         2e6 / figures.bare_rps
     );
     let after = scrape(server.metrics_addr, &counters).await?;
-    let after_latency = scrape(server.metrics_addr, &LATENCY).await?;
+    let latency = buckets_since(&before_latency, &latency_buckets(server.metrics_addr, "metric").await?);
     println!("\nour server's metric reads during the load runs, handler time (cumulative buckets; a client-side tail");
     println!("beyond the slowest bucket reached here is spent outside the handler: scheduling, TCP, TLS):");
-    for line in after_latency.iter().filter(|l| l.contains("route=\"metric\"")) {
-        let count = |l: &str| l.rsplit(' ').next().and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
-        let bucket = line.rsplit_once(' ').map_or(line.as_str(), |(b, _)| b);
-        let earlier = before_latency.iter().find(|l| l.rsplit_once(' ').is_some_and(|(b, _)| b == bucket));
-        println!("  {bucket} {}", count(line).saturating_sub(earlier.map_or(0, |l| count(l))));
+    for (le, count) in latency {
+        println!("  le {le} s: {count}");
     }
     println!("\nour server's counters before the load runs (after the warm-up pass):");
     for line in before {

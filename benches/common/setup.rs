@@ -164,3 +164,27 @@ pub async fn scrape(metrics_addr: SocketAddr, patterns: &[&str]) -> anyhow::Resu
     scrape.read_to_string(&mut exposition).await?;
     Ok(exposition.lines().filter(|l| patterns.iter().any(|p| l.contains(p))).map(str::to_owned).collect())
 }
+
+/// The cumulative latency buckets (`le`, count) of `route` on the server's metrics port, in `le`
+/// order.
+pub async fn latency_buckets(metrics_addr: SocketAddr, route: &str) -> anyhow::Result<Vec<(f64, u64)>> {
+    let lines = scrape(metrics_addr, &["http_request_duration_seconds_bucket"]).await?;
+    let label = format!("route=\"{route}\"");
+    let mut buckets = Vec::new();
+    for line in lines.iter().filter(|l| l.contains(&label)) {
+        let le = line.split("le=\"").nth(1).and_then(|rest| rest.split('"').next()).with_context(|| line.clone())?;
+        let le = if le == "+Inf" { f64::INFINITY } else { le.parse().with_context(|| line.clone())? };
+        let count = line.rsplit(' ').next().and_then(|c| c.parse().ok()).with_context(|| line.clone())?;
+        buckets.push((le, count));
+    }
+    buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    Ok(buckets)
+}
+
+/// Each bucket of `after` less the same bucket of `before`: what was counted in between.
+pub fn buckets_since(before: &[(f64, u64)], after: &[(f64, u64)]) -> Vec<(f64, u64)> {
+    after
+        .iter()
+        .map(|(le, n)| (*le, n.saturating_sub(before.iter().find(|(b, _)| b == le).map_or(0, |(_, m)| *m))))
+        .collect()
+}

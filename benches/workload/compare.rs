@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use anyhow::Context;
 
 use super::super::common::load::pct;
-use super::super::common::setup::scrape;
+use super::super::common::setup::{buckets_since, latency_buckets};
 use super::children::{BareServer, LoadClient, Step};
 use super::process::cpu_ticks;
 
@@ -93,25 +93,8 @@ fn slow_requests(service: &[u64], sent: &[u64], limit_ns: u64) -> String {
     )
 }
 
-/// The webhook route's cumulative buckets on the server's metrics port.
-async fn webhook_buckets(metrics: SocketAddr) -> anyhow::Result<Vec<(f64, u64)>> {
-    let lines = scrape(metrics, &["http_request_duration_seconds_bucket"]).await?;
-    let mut buckets = Vec::new();
-    for line in lines.iter().filter(|l| l.contains("route=\"webhook\"")) {
-        let le = line.split("le=\"").nth(1).and_then(|rest| rest.split('"').next()).with_context(|| line.clone())?;
-        let le = if le == "+Inf" { f64::INFINITY } else { le.parse().with_context(|| line.clone())? };
-        let count = line.rsplit(' ').next().and_then(|c| c.parse().ok()).with_context(|| line.clone())?;
-        buckets.push((le, count));
-    }
-    buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
-    Ok(buckets)
-}
-
 fn delta(before: &[(f64, u64)], after: &[(f64, u64)]) -> ServerSide {
-    let buckets: Vec<(f64, u64)> = after
-        .iter()
-        .map(|(le, n)| (*le, n.saturating_sub(before.iter().find(|(b, _)| b == le).map_or(0, |(_, m)| *m))))
-        .collect();
+    let buckets = buckets_since(before, after);
     ServerSide { reviews: buckets.last().map_or(0, |(_, n)| *n), buckets }
 }
 
@@ -149,12 +132,13 @@ pub async fn run(
                 };
                 client.run(&Step::Connect { addr, work: work.to_owned(), connections }).await?;
                 client.run(&Step::Closed { requests: WARMUP }).await?;
-                let before = if server == "ours" { Some(webhook_buckets(servers.ours_metrics).await?) } else { None };
+                let before =
+                    if server == "ours" { Some(latency_buckets(servers.ours_metrics, "webhook").await?) } else { None };
                 let cpu_before = cpu_now(servers)?;
                 let mut open = client.run(&Step::Open { rate, secs }).await?;
                 let cpu_after = cpu_now(servers)?;
                 let server_side = match before {
-                    Some(before) => Some(delta(&before, &webhook_buckets(servers.ours_metrics).await?)),
+                    Some(before) => Some(delta(&before, &latency_buckets(servers.ours_metrics, "webhook").await?)),
                     None => None,
                 };
                 let mut closed = client.run(&Step::Closed { requests: CLOSED }).await?;
